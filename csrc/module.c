@@ -1,0 +1,130 @@
+/* module.c - gettcommerce._core: multi-phase init, module state, GC hooks.
+ *
+ * The module owns no process-wide Python objects: types and the exception
+ * live in module state, reached from methods via PyType_GetModuleByDef.
+ */
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <pthread.h>
+#include <curl/curl.h>
+
+#include "gc.h"
+
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_code = CURLE_OK;
+
+/* curl_global_init is process-wide and not thread-safe: run it exactly once
+ * and never clean it up from module teardown (other modules may use curl). */
+static void curl_init_once(void)
+{
+    curl_init_code = curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
+gc_module_state *gc_module_state_of(PyObject *module)
+{
+    return (gc_module_state *)PyModule_GetState(module);
+}
+
+PyDoc_STRVAR(transport_error_doc,
+"Low-level error raised by the C core.\n\n"
+"Attributes: kind ('status', 'timeout', 'connection'), status, body,\n"
+"headers, method, url, attempts.  gettcommerce.errors maps it to the\n"
+"public exception tree; user code never needs to catch it.");
+
+static int core_exec(PyObject *module)
+{
+    gc_module_state *state = gc_module_state_of(module);
+    curl_version_info_data *info;
+
+    pthread_once(&curl_once, curl_init_once);
+    if (curl_init_code != CURLE_OK) {
+        PyErr_Format(PyExc_ImportError, "curl_global_init failed: %s",
+                     curl_easy_strerror(curl_init_code));
+        return -1;
+    }
+    state->transport_error = PyErr_NewExceptionWithDoc(
+        "gettcommerce._core.TransportError", transport_error_doc, NULL, NULL);
+    if (state->transport_error == NULL)
+        return -1;
+    if (PyModule_AddObjectRef(module, "TransportError", state->transport_error) < 0)
+        return -1;
+    state->logger_hook = Py_NewRef(Py_None);
+    if (PyModule_AddFunctions(module, gc_catalog_methods) < 0)
+        return -1;
+    if (gc_client_type_init(module, state) < 0)
+        return -1;
+    info = curl_version_info(CURLVERSION_NOW);
+    if (PyModule_AddStringConstant(module, "curl_version", info->version) < 0)
+        return -1;
+    if (PyModule_AddStringConstant(module, "cjson_version", cJSON_Version()) < 0)
+        return -1;
+    if (PyModule_AddIntConstant(module, "curl_has_ssl", info->ssl_version != NULL) < 0)
+        return -1;
+    return 0;
+}
+
+static int core_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    gc_module_state *state = gc_module_state_of(module);
+    Py_VISIT(state->client_type);
+    Py_VISIT(state->transport_error);
+    Py_VISIT(state->logger_hook);
+    return 0;
+}
+
+static int core_clear(PyObject *module)
+{
+    gc_module_state *state = gc_module_state_of(module);
+    Py_CLEAR(state->client_type);
+    Py_CLEAR(state->transport_error);
+    Py_CLEAR(state->logger_hook);
+    return 0;
+}
+
+static void core_free(void *module)
+{
+    core_clear((PyObject *)module);
+}
+
+static PyObject *set_logger_hook(PyObject *module, PyObject *hook)
+{
+    gc_module_state *state = gc_module_state_of(module);
+    if (hook != Py_None && !PyCallable_Check(hook)) {
+        PyErr_SetString(PyExc_TypeError, "set_logger_hook: hook must be callable or None");
+        return NULL;
+    }
+    Py_SETREF(state->logger_hook, Py_NewRef(hook));
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef core_methods[] = {
+    {"set_logger_hook", set_logger_hook, METH_O,
+     "set_logger_hook(hook, /)\n--\n\n"
+     "Set the callable(method, path, status, ms, attempt) called once per\n"
+     "HTTP attempt after a call returns, or None to disable it."},
+    {NULL, NULL, 0, NULL}
+};
+
+static PyModuleDef_Slot core_slots[] = {
+    {Py_mod_exec, core_exec},
+    {0, NULL}
+};
+
+static struct PyModuleDef core_module = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "gettcommerce._core",
+    .m_doc = "C core of gettcommerce: HTTP over libcurl, JSON via cJSON, "
+             "retries, problem+json, CatalogSet validation.",
+    .m_size = sizeof(gc_module_state),
+    .m_methods = core_methods,
+    .m_slots = core_slots,
+    .m_traverse = core_traverse,
+    .m_clear = core_clear,
+    .m_free = core_free,
+};
+
+PyMODINIT_FUNC PyInit__core(void)
+{
+    return PyModuleDef_Init(&core_module);
+}

@@ -1,0 +1,1 @@
+"""Thin adapters of gettcommerce.WebhookApp for web frameworks (flask, django)."""

@@ -1,0 +1,271 @@
+"""The one exception tree of gettcommerce.
+
+Every error the SDK raises derives from :class:`GettError`::
+
+    GettError
+     ├── APIConnectionError            the request did not get an HTTP answer
+     │    └── APITimeoutError          ... because the deadline passed
+     ├── APIStatusError                Gett answered with a non-2xx status
+     │    ├── BadRequestError               400
+     │    ├── AuthenticationError           401
+     │    ├── PermissionDeniedError         403
+     │    ├── NotFoundError                 404
+     │    ├── ConflictError                 409
+     │    ├── UnprocessableEntityError      422
+     │    ├── RateLimitError                429
+     │    └── InternalServerError           5xx
+     ├── InvalidRequestError (ValueError)   refused locally, nothing was sent
+     ├── CatalogValidationError        a CatalogSet has errors (``.issues``)
+     ├── InvalidTransitionError        an order update that cannot be valid
+     ├── OnboardingFailedError         onboarding ended in ``catalog_failed``
+     └── WebhookVerificationError      a webhook's signature/timestamp is bad
+
+The C core raises one low-level error (``gettcommerce._core.TransportError``);
+:func:`from_transport_error` maps it to the class above, and callers raise the
+result ``from`` the original so both show in a traceback.
+"""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Optional
+
+__all__ = [
+    "GettError",
+    "APIConnectionError",
+    "APITimeoutError",
+    "APIStatusError",
+    "BadRequestError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "NotFoundError",
+    "ConflictError",
+    "UnprocessableEntityError",
+    "RateLimitError",
+    "InternalServerError",
+    "InvalidRequestError",
+    "CatalogValidationError",
+    "InvalidTransitionError",
+    "OnboardingFailedError",
+    "WebhookVerificationError",
+]
+
+
+class GettError(Exception):
+    """Base class of every error raised by gettcommerce."""
+
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class APIConnectionError(GettError):
+    """No HTTP response was received (DNS, refused, reset, TLS, body too large...)."""
+
+    def __init__(self, message: str = "Connection error.", *, method: Optional[str] = None,
+                 url: Optional[str] = None, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.method = method
+        self.url = url
+        self.attempts = attempts
+
+
+class APITimeoutError(APIConnectionError):
+    """The call's deadline (``timeout``, retries included) passed."""
+
+
+class APIStatusError(GettError):
+    """Gett answered with a non-success status; carries the RFC 9457 problem."""
+
+    status_code: int = 0
+
+    def __init__(self, message: str, *, status_code: int, body: Any = None,
+                 headers: Optional[Dict[str, str]] = None, method: Optional[str] = None,
+                 url: Optional[str] = None, attempts: int = 1) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+        self.headers = dict(headers or {})
+        self.method = method
+        self.url = url
+        self.attempts = attempts
+        problem = body if isinstance(body, dict) else {}
+        self.type: Optional[str] = _str_or_none(problem.get("type"))
+        self.title: Optional[str] = _str_or_none(problem.get("title"))
+        detail = problem.get("detail")
+        if detail is None and isinstance(body, str):
+            detail = body.strip()[:2000] or None
+        self.detail: Optional[str] = _str_or_none(detail)
+        self.instance: Optional[str] = _str_or_none(problem.get("instance"))
+        self.request_id: Optional[str] = _str_or_none(problem.get("requestId"))
+        self.timestamp: Optional[str] = _str_or_none(problem.get("timestamp"))
+        self.error_code: Optional[str] = _str_or_none(problem.get("errorCode"))
+        self.error_category: Optional[str] = _str_or_none(problem.get("errorCategory"))
+        retryable = problem.get("retryable")
+        self.retryable: bool = retryable if isinstance(retryable, bool) else status_code in (429, 500, 502, 503, 504)
+        self.retry_after: Optional[float] = _retry_after(problem, self.headers)
+        errors = problem.get("errors")
+        self.errors: List[Dict[str, Any]] = [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
+
+
+class BadRequestError(APIStatusError):
+    status_code = 400
+
+
+class AuthenticationError(APIStatusError):
+    status_code = 401
+
+
+class PermissionDeniedError(APIStatusError):
+    status_code = 403
+
+
+class NotFoundError(APIStatusError):
+    status_code = 404
+
+
+class ConflictError(APIStatusError):
+    status_code = 409
+
+
+class UnprocessableEntityError(APIStatusError):
+    status_code = 422
+
+
+class RateLimitError(APIStatusError):
+    status_code = 429
+
+
+class InternalServerError(APIStatusError):
+    status_code = 500
+
+
+class InvalidRequestError(GettError, ValueError):
+    """An argument was refused locally; no request was sent.
+
+    ``field`` names the argument at fault, ``value`` is what was given.
+    """
+
+    def __init__(self, message: str, *, field: Optional[str] = None, value: Any = None) -> None:
+        super().__init__(message)
+        self.field = field
+        self.value = value
+
+
+class CatalogValidationError(GettError):
+    """A CatalogSet has errors; ``issues`` lists every one (errors and warnings)."""
+
+    def __init__(self, message: str, issues: Optional[list] = None) -> None:
+        super().__init__(message)
+        self.issues = list(issues or [])
+
+    @property
+    def errors(self) -> list:
+        return [i for i in self.issues if getattr(i, "severity", "error") == "error"]
+
+
+class InvalidTransitionError(GettError):
+    """An order update that is invalid from the order's known state; nothing was sent."""
+
+    def __init__(self, message: str, *, order_id: Optional[str] = None,
+                 current: Optional[str] = None, requested: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.order_id = order_id
+        self.current = current
+        self.requested = requested
+
+
+class OnboardingFailedError(GettError):
+    """Onboarding ended in ``catalog_failed``; ``error`` is Gett's explanation."""
+
+    def __init__(self, message: str, *, onboarding: Any = None, error: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.onboarding = onboarding
+        self.error = error
+
+
+class WebhookVerificationError(GettError):
+    """A webhook's signature or timestamp is missing, malformed, wrong or stale."""
+
+
+_STATUS_CLASSES = {
+    400: BadRequestError,
+    401: AuthenticationError,
+    403: PermissionDeniedError,
+    404: NotFoundError,
+    409: ConflictError,
+    422: UnprocessableEntityError,
+    429: RateLimitError,
+}
+
+
+def status_error_class(status_code: int) -> type:
+    """The APIStatusError subclass for an HTTP status code."""
+    cls = _STATUS_CLASSES.get(status_code)
+    if cls is not None:
+        return cls
+    if status_code >= 500:
+        return InternalServerError
+    return APIStatusError
+
+
+def make_status_error(status_code: int, body: Any, headers: Optional[Dict[str, str]] = None, *,
+                      method: Optional[str] = None, url: Optional[str] = None,
+                      attempts: int = 1) -> APIStatusError:
+    """Build the right APIStatusError subclass from a response."""
+    cls = status_error_class(status_code)
+    problem = body if isinstance(body, dict) else {}
+    parts = [f"{status_code}"]
+    code = problem.get("errorCode")
+    if isinstance(code, str):
+        parts.append(code)
+    detail = problem.get("detail") or problem.get("title")
+    if not detail and isinstance(body, str) and body.strip():
+        detail = body.strip().splitlines()[0][:200]
+    message = " ".join(parts)
+    if detail:
+        message += f": {detail}"
+    request_id = problem.get("requestId")
+    if isinstance(request_id, str):
+        message += f" (requestId {request_id})"
+    return cls(message, status_code=status_code, body=body, headers=headers,
+               method=method, url=url, attempts=attempts)
+
+
+def from_transport_error(exc: BaseException) -> GettError:
+    """Map the C core's low-level TransportError to the class of the tree.
+
+    The C error carries ``kind`` ("status", "timeout", "connection"),
+    ``status``, ``body`` (parsed JSON, text or None), ``headers``, ``method``,
+    ``url``, ``attempts`` and a message.
+    """
+    kind = getattr(exc, "kind", "connection")
+    method = getattr(exc, "method", None)
+    url = getattr(exc, "url", None)
+    attempts = getattr(exc, "attempts", 1) or 1
+    if kind == "status":
+        return make_status_error(exc.status, exc.body, exc.headers, method=method, url=url,
+                                 attempts=attempts)
+    message = str(exc.args[0]) if exc.args else "connection error"
+    if kind == "timeout":
+        return APITimeoutError(message, method=method, url=url, attempts=attempts)
+    return APIConnectionError(message, method=method, url=url, attempts=attempts)
+
+
+def _str_or_none(value: Any) -> Optional[str]:
+    return value if isinstance(value, str) else None
+
+
+def _retry_after(problem: Dict[str, Any], headers: Dict[str, str]) -> Optional[float]:
+    value = problem.get("retryAfter")
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
+        return float(value)
+    for name, header in headers.items():
+        if name.lower() == "retry-after":
+            try:
+                seconds = float(header.strip())
+            except ValueError:
+                return None
+            return seconds if seconds >= 0 else None
+    return None

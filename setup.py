@@ -1,0 +1,73 @@
+"""Build of the C core, gettcommerce._core; metadata lives in pyproject.toml.
+
+libcurl and cJSON come from the system and are found with pkg-config.
+Overrides: GETT_CURL_CFLAGS/GETT_CURL_LIBS, GETT_CJSON_CFLAGS/GETT_CJSON_LIBS.
+Toggles: GETT_WERROR=1 (-Werror), GETT_DEBUG=1 (-O0 -g), GETT_SANITIZE=1
+(-fsanitize=address,undefined; run with LD_PRELOAD of libasan, see Makefile).
+"""
+import glob
+import os
+import shlex
+import subprocess
+import sys
+
+from setuptools import Extension, setup
+
+INSTALL_HINT = (
+    "gettcommerce needs the libcurl and cJSON development headers: "
+    "run `apt-get install libcurl4-openssl-dev libcjson-dev pkg-config` "
+    "(or set GETT_CURL_CFLAGS/GETT_CURL_LIBS and GETT_CJSON_CFLAGS/GETT_CJSON_LIBS)."
+)
+
+
+class ConfigurationError(SystemExit):
+    pass
+
+
+def pkg_config(package, env_prefix):
+    cflags = os.environ.get(env_prefix + "_CFLAGS")
+    libs = os.environ.get(env_prefix + "_LIBS")
+    if cflags is not None and libs is not None:
+        return shlex.split(cflags), shlex.split(libs)
+    try:
+        cflags = subprocess.check_output(["pkg-config", "--cflags", package], text=True)
+        libs = subprocess.check_output(["pkg-config", "--libs", package], text=True)
+    except (OSError, subprocess.CalledProcessError):
+        raise ConfigurationError(INSTALL_HINT)
+    return shlex.split(cflags), shlex.split(libs)
+
+
+def header_present(header, cflags):
+    dirs = [f[2:] for f in cflags if f.startswith("-I")] + ["/usr/include", "/usr/local/include"]
+    return any(os.path.exists(os.path.join(d, header)) for d in dirs)
+
+
+def core_extension():
+    curl_cflags, curl_libs = pkg_config("libcurl", "GETT_CURL")
+    cjson_cflags, cjson_libs = pkg_config("libcjson", "GETT_CJSON")
+    if not header_present("curl/curl.h", curl_cflags) or not (
+        header_present("cjson/cJSON.h", cjson_cflags) or header_present("cJSON.h", cjson_cflags)
+    ):
+        raise ConfigurationError(INSTALL_HINT)
+    extra_compile = ["-std=c11", "-Wall", "-Wextra", "-Wno-missing-field-initializers"]
+    extra_link = []
+    if os.environ.get("GETT_WERROR") == "1":
+        extra_compile.append("-Werror")
+    if os.environ.get("GETT_DEBUG") == "1":
+        extra_compile += ["-O0", "-g3"]
+    if os.environ.get("GETT_SANITIZE") == "1":
+        flags = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-g"]
+        extra_compile += flags
+        extra_link += flags
+    return Extension(
+        "gettcommerce._core",
+        sources=sorted(glob.glob("csrc/*.c")),
+        depends=glob.glob("csrc/*.h"),
+        extra_compile_args=curl_cflags + cjson_cflags + extra_compile,
+        extra_link_args=curl_libs + cjson_libs + extra_link,
+        define_macros=[("_GNU_SOURCE", "1")],
+    )
+
+
+if __name__ == "__main__" or "setuptools" in sys.modules:
+    setup(ext_modules=[core_extension()])
