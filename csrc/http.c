@@ -206,6 +206,11 @@ gc_client *gc_client_new(const gc_config *config)
             goto error_lock;
         client->headers_json = tmp;
     }
+    /* A bodyless POST (activate) must not claim a form-encoded body. */
+    tmp = curl_slist_append(client->headers, "Content-Type:");
+    if (tmp == NULL)
+        goto error_lock;
+    client->headers = tmp;
     tmp = curl_slist_append(client->headers_json, "Content-Type: application/json");
     if (tmp == NULL)
         goto error_lock;
