@@ -152,6 +152,10 @@ void gc_client_free(gc_client *client);
 int gc_client_perform(gc_client *client, const gc_request *req, gc_response *resp,
                       gc_attempt_log *log, int log_cap, int *log_len);
 void gc_response_free(gc_response *resp);
+/* Run n calls with up to `concurrency` in flight on one curl_multi, each with
+ * the retries and deadline of a single call.  0, or -1 on out-of-memory. */
+int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_response *resps,
+                            size_t n, int concurrency, int progress);
 int gc_client_idle_handles(gc_client *client);
 
 /* Delay before retry n (0-based) in seconds: exponential with jitter, or

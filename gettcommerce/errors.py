@@ -18,7 +18,8 @@ Every error the SDK raises derives from :class:`GettError`::
      ├── CatalogValidationError        a CatalogSet has errors (``.issues``)
      ├── InvalidTransitionError        an order update that cannot be valid
      ├── OnboardingFailedError         onboarding ended in ``catalog_failed``
-     └── WebhookVerificationError      a webhook's signature/timestamp is bad
+     ├── WebhookVerificationError      a webhook's signature/timestamp is bad
+     └── BatchError                    some calls of a batch failed (``.errors``)
 
 The C core raises one low-level error (``gettcommerce._core.TransportError``);
 :func:`from_transport_error` maps it to the class above, and callers raise the
@@ -46,6 +47,7 @@ __all__ = [
     "InvalidTransitionError",
     "OnboardingFailedError",
     "WebhookVerificationError",
+    "BatchError",
 ]
 
 
@@ -187,6 +189,24 @@ class OnboardingFailedError(GettError):
 
 class WebhookVerificationError(GettError):
     """A webhook's signature or timestamp is missing, malformed, wrong or stale."""
+
+
+class BatchError(GettError):
+    """Some calls of a batch failed.
+
+    ``errors`` is a list of ``(index, exception)`` in call order; ``total``
+    the number of calls in the batch.
+    """
+
+    def __init__(self, errors: list, total: int) -> None:
+        lines = [f"{len(errors)} of {total} batch calls failed"]
+        for index, exc in errors[:5]:
+            lines.append(f"  [{index}] {type(exc).__name__}: {exc}")
+        if len(errors) > 5:
+            lines.append(f"  ... and {len(errors) - 5} more")
+        super().__init__("\n".join(lines))
+        self.errors = list(errors)
+        self.total = total
 
 
 _STATUS_CLASSES = {
