@@ -678,7 +678,7 @@ static PyObject *client_repr(CoreClient *self)
 
 static PyMethodDef client_methods[] = {
     {"request", (PyCFunction)(void (*)(void))client_request, METH_FASTCALL,
-     "request(endpoint, params, query=None, body=None, /)\n--\n\n"
+     "request($self, endpoint, params, query=None, body=None, /)\n--\n\n"
      "Perform one API call (endpoint index from ENDPOINTS), retries included.\n"
      "Returns the parsed JSON body (None when empty); raises TransportError."},
     {"run_batch", (PyCFunction)(void (*)(void))client_run_batch, METH_VARARGS | METH_KEYWORDS,

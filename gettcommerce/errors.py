@@ -265,7 +265,8 @@ def from_transport_error(exc: BaseException) -> GettError:
     url = getattr(exc, "url", None)
     attempts = getattr(exc, "attempts", 1) or 1
     if kind == "status":
-        return make_status_error(exc.status, exc.body, exc.headers, method=method, url=url,
+        return make_status_error(getattr(exc, "status", 0), getattr(exc, "body", None),
+                                 getattr(exc, "headers", None), method=method, url=url,
                                  attempts=attempts)
     message = str(exc.args[0]) if exc.args else "connection error"
     if kind == "timeout":
