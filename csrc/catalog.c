@@ -89,6 +89,7 @@ typedef struct validator {
     kind_data k[K_COUNT];
     rel r[R_COUNT];
     uint32_t list_stamp;
+    int graph_incomplete;    /* a list or entity could not be read: skip "unreachable" */
     char shown[3][GC_SHOW_MAX + 8];
 } validator;
 
@@ -462,6 +463,7 @@ static int index_kind(validator *v, int kind)
             issue(v, "wrong_type", ERR, "%s '%s' must be an object, not %s",
                   kind_noun[kind], show(v, 0, key), type_name(child));
             d->objs[d->n] = NULL;
+            v->graph_incomplete = 1;
         } else {
             d->objs[d->n] = child;
         }
@@ -565,6 +567,7 @@ static uint32_t check_id_list(validator *v, int kind, const char *key, const cha
     if (list == NULL || cJSON_IsNull(list))
         return 0;
     if (!cJSON_IsArray(list)) {
+        v->graph_incomplete = 1;
         path_entity(v, kind, key, field);
         issue(v, "wrong_type", ERR, "%s '%s': '%s' must be an array of %s ids, not %s",
               kind_noun[kind], show(v, 0, key), field, kind_noun[target_kind], type_name(list));
@@ -573,6 +576,7 @@ static uint32_t check_id_list(validator *v, int kind, const char *key, const cha
     stamp = ++v->list_stamp;
     for (el = list->child; el; el = el->next, pos++) {
         if (!cJSON_IsString(el)) {
+            v->graph_incomplete = 1;
             path_entity(v, kind, key, field);
             path_index(v, pos);
             issue(v, "wrong_type", ERR, "%s '%s': %s[%u] must be a %s id (a string), not %s",
@@ -1188,7 +1192,11 @@ int gc_catalog_validate_tree(const cJSON *root, gc_issue_list *out)
         goto cleanup;
     if (check_cycles(&v) < 0 || v.nomem)
         goto cleanup;
-    if (check_reachable(&v) < 0 || v.nomem)
+    /* With a map, an entity or an id list unreadable the reference graph is
+     * incomplete, and "unreachable" would only echo errors already given. */
+    if (!v.graph_incomplete && !v.k[K_CATALOG].broken && !v.k[K_SECTION].broken &&
+        !v.k[K_ITEM].broken && !v.k[K_GROUP].broken &&
+        (check_reachable(&v) < 0 || v.nomem))
         goto cleanup;
     rc = 0;
 cleanup:
@@ -1210,6 +1218,41 @@ cleanup:
     return rc;
 }
 
+/* How data ends: inside a string (and where it opened), or with arrays or
+ * objects still open. */
+typedef struct json_tail {
+    int in_string;
+    size_t string_start;
+    size_t depth;
+} json_tail;
+
+static json_tail scan_tail(const char *data, size_t len)
+{
+    json_tail tail = {0, 0, 0};
+    int escaped = 0;
+    size_t i;
+
+    for (i = 0; i < len; i++) {
+        char ch = data[i];
+        if (tail.in_string) {
+            if (escaped)
+                escaped = 0;
+            else if (ch == '\\')
+                escaped = 1;
+            else if (ch == '"')
+                tail.in_string = 0;
+        } else if (ch == '"') {
+            tail.in_string = 1;
+            tail.string_start = i;
+        } else if (ch == '{' || ch == '[') {
+            tail.depth++;
+        } else if ((ch == '}' || ch == ']') && tail.depth > 0) {
+            tail.depth--;
+        }
+    }
+    return tail;
+}
+
 /* Explain a parse failure: line/column, and whether cJSON's nesting cap
  * (rather than a syntax error) is the likely cause. */
 static int report_invalid_json(const char *data, size_t len, size_t offset, gc_issue_list *out)
@@ -1218,10 +1261,20 @@ static int report_invalid_json(const char *data, size_t len, size_t offset, gc_i
     int in_string = 0, escaped = 0;
     char *message, why_buf[80];
     const char *why;
-    int n;
+    int n, unclosed_string = 0;
+    json_tail tail;
 
     if (offset > len)
         offset = len;
+    /* cJSON reports running out of input as the last byte, and an
+     * unterminated string at its opening quote: say which it was. */
+    tail = scan_tail(data, len);
+    if (tail.in_string && (offset == tail.string_start || offset == tail.string_start + 1)) {
+        unclosed_string = 1;
+        offset = tail.string_start;
+    } else if (len > 0 && offset + 1 >= len && (tail.in_string || tail.depth > 0)) {
+        offset = len;
+    }
     for (i = 0; i < offset; i++) {
         char ch = data[i];
         if (ch == '\n') {
@@ -1248,13 +1301,15 @@ static int report_invalid_json(const char *data, size_t len, size_t offset, gc_i
     }
     if (len == 0)
         why = "the document is empty";
+    else if (unclosed_string)
+        why = "a string that is never closed starts";
     else if (max_depth >= CJSON_NESTING_LIMIT) {
         snprintf(why_buf, sizeof why_buf, "arrays/objects are nested more than %d levels deep",
                  (int)CJSON_NESTING_LIMIT);
         why = why_buf;
     }
     else if (offset >= len)
-        why = "the document ends too early";
+        why = "the document ends too early (an unclosed string, array or object)";
     else
         why = "unexpected or malformed input";
     n = snprintf(NULL, 0,

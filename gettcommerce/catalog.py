@@ -434,8 +434,11 @@ class CatalogSet:
     @property
     def stats(self) -> Dict[str, int]:
         """How many of each entity the set holds."""
-        return {"catalogs": len(self.catalogs), "sections": len(self.sections),
-                "items": len(self.items), "modifierGroups": len(self.modifier_groups)}
+        # A loaded document may hold a non-object map (validate() reports it).
+        def count(table: Any) -> int:
+            return len(table) if isinstance(table, dict) else 0
+        return {"catalogs": count(self.catalogs), "sections": count(self.sections),
+                "items": count(self.items), "modifierGroups": count(self.modifier_groups)}
 
     # ---- builder -----------------------------------------------------
 
