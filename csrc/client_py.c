@@ -424,6 +424,13 @@ static PyObject *finish_call(gc_module_state *state, const gc_endpoint *ep, cons
     case GC_NOMEM:
         PyErr_NoMemory();
         return NULL;
+    case GC_INTERRUPTED:
+        /* CPython's handler ran too: this raises KeyboardInterrupt (or what
+         * a Python-level SIGINT handler raises). */
+        if (PyErr_CheckSignals() < 0)
+            return NULL;
+        raise_transport_error(state, ep, url, resp, "connection", "interrupted by a signal", NULL);
+        return NULL;
     default:
         raise_transport_error(state, ep, url, resp, "connection", resp->error, NULL);
         return NULL;
@@ -489,6 +496,7 @@ static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssiz
     req.url = url.data;
     req.body = body_text;
     req.body_len = body_text ? strlen(body_text) : 0;
+    req.abort_flag = gc_interrupt_arm();
 
     client = self->client;
     self->inflight++;
@@ -546,6 +554,7 @@ static PyObject *client_run_batch(CoreClient *self, PyObject *args, PyObject *kw
     gc_response *resps = NULL;
     size_t *index = NULL;
     gc_client *client;
+    volatile int *abort_flag = gc_interrupt_arm();
 
     if (state == NULL)
         return NULL;
@@ -589,6 +598,7 @@ static PyObject *client_run_batch(CoreClient *self, PyObject *args, PyObject *kw
         reqs[n_send].url = slots[i].url.data;
         reqs[n_send].body = slots[i].body_text;
         reqs[n_send].body_len = slots[i].body_text ? strlen(slots[i].body_text) : 0;
+        reqs[n_send].abort_flag = abort_flag;
         slots[i].resp_index = (size_t)n_send;
         index[n_send++] = (size_t)i;
     }

@@ -104,7 +104,8 @@ typedef enum gc_kind {
     GC_TIMEOUT = 2,     /* deadline passed */
     GC_CONNECTION = 3,  /* no HTTP answer */
     GC_TOO_LARGE = 4,   /* body over max_response_bytes */
-    GC_NOMEM = 5
+    GC_NOMEM = 5,
+    GC_INTERRUPTED = 6  /* *abort_flag was set (Ctrl-C on the main thread) */
 } gc_kind;
 
 typedef struct gc_config {
@@ -124,6 +125,7 @@ typedef struct gc_request {
     const char *url;           /* absolute, already encoded */
     const char *body;          /* NULL: no body */
     size_t body_len;
+    volatile int *abort_flag;  /* NULL, or set asynchronously to stop the call */
 } gc_request;
 
 typedef struct gc_response {
@@ -184,6 +186,11 @@ extern struct PyModuleDef gc_core_module;                 /* module.c */
  * gc_py_to_cjson names the offending field by its path (e.g. "body.items[2]"). */
 PyObject *gc_cjson_to_py(const cJSON *item);
 cJSON *gc_py_to_cjson(PyObject *obj, const char *what);
+
+/* Ctrl-C during a call (interrupt.c): on the main thread, returns a flag a
+ * chained SIGINT handler sets, for gc_request.abort_flag; else NULL. */
+volatile int *gc_interrupt_arm(void);
+int gc_interrupt_init(void);
 
 /* Module pieces, each defined in its own file and added by module.c. */
 extern PyMethodDef gc_catalog_methods[];                  /* catalog_py.c */

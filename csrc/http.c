@@ -6,7 +6,6 @@
  * thread keep one keep-alive connection.  After fork() the child abandons
  * (never closes or reuses) the parent's handles: see the atfork handlers.
  */
-#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -76,7 +75,25 @@ typedef struct transfer_ctx {
     gc_response *resp;
     size_t max_bytes;
     int too_large;
+    volatile int *abort_flag;
 } transfer_ctx;
+
+static int interrupted(const transfer_ctx *ctx)
+{
+    return ctx->abort_flag != NULL && *ctx->abort_flag;
+}
+
+/* libcurl calls this during transfers (and on waking from poll, which a
+ * signal interrupts), so a Ctrl-C stops the call promptly. */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return interrupted(userdata) ? 1 : 0;
+}
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -119,6 +136,8 @@ static CURL *new_handle(gc_client *client)
     curl_easy_setopt(h, CURLOPT_USERAGENT, client->cfg.user_agent);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -281,15 +300,18 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void sleep_seconds(double seconds)
+/* Sleep in short slices so an abort flag set meanwhile ends the wait. */
+static void sleep_seconds(double seconds, const transfer_ctx *ctx)
 {
-    struct timespec req, rem;
-    if (seconds <= 0)
-        return;
-    req.tv_sec = (time_t)seconds;
-    req.tv_nsec = (long)((seconds - (double)req.tv_sec) * 1e9);
-    while (nanosleep(&req, &rem) != 0 && errno == EINTR)
-        req = rem;
+    double end = now_seconds() + seconds, left;
+    struct timespec req;
+    while (!interrupted(ctx) && (left = end - now_seconds()) > 0) {
+        if (left > 0.02)
+            left = 0.02;
+        req.tv_sec = 0;
+        req.tv_nsec = (long)(left * 1e9);
+        nanosleep(&req, NULL);
+    }
 }
 
 static long ms_ceil(double seconds)
@@ -380,6 +402,8 @@ static void prepare_handle(gc_client *client, CURL *h, const gc_request *req, tr
     curl_easy_setopt(h, CURLOPT_WRITEDATA, ctx);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, ctx);
     curl_easy_setopt(h, CURLOPT_PRIVATE, ctx);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, ctx);
+    ctx->abort_flag = req->abort_flag;
     set_method(h, client, req);
     /* A non-idempotent call goes on a fresh connection: on a reused one,
      * libcurl silently re-sends a request whose connection died unanswered,
@@ -393,6 +417,7 @@ static void release_handle(CURL *h)
     curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
     curl_easy_setopt(h, CURLOPT_PRIVATE, NULL);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
 }
@@ -431,6 +456,11 @@ static double attempt_outcome(const gc_config *cfg, const gc_request *req, CURL 
     double ms = (now_seconds() - attempt_start) * 1000.0, delay;
 
     resp->attempts = attempt + 1;
+    if (rc == CURLE_ABORTED_BY_CALLBACK || interrupted(ctx)) {
+        resp->kind = GC_INTERRUPTED;
+        snprintf(resp->error, sizeof resp->error, "interrupted");
+        return -1;
+    }
     if (rc == CURLE_OK) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
         resp->kind = (resp->status >= 200 && resp->status < 300) ? GC_OK : GC_STATUS;
@@ -511,7 +541,11 @@ int gc_client_perform(gc_client *client, const gc_request *req, gc_response *res
                                 deadline, log, log_cap, log_len);
         if (delay < 0)
             break;
-        sleep_seconds(delay);
+        sleep_seconds(delay, &ctx);
+        if (interrupted(&ctx)) {
+            resp->kind = GC_INTERRUPTED;
+            break;
+        }
     }
     release_handle(h);
     checkin(client, h);
@@ -572,6 +606,7 @@ static void progress_line(size_t done, size_t total, double start, int final)
 int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_response *resps,
                             size_t n, int concurrency, int progress)
 {
+    volatile int *abort_flag = n ? reqs[0].abort_flag : NULL;
     const gc_config *cfg = &client->cfg;
     batch_call *calls = NULL;
     CURL **idle = NULL;
@@ -651,6 +686,12 @@ int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_respon
         }
         if (done >= n)
             break;
+        if (abort_flag != NULL && *abort_flag) {
+            for (i = 0; i < n; i++)
+                if (resps[i].attempts == 0 || calls[i].handle != NULL || calls[i].ready_at > 0)
+                    resps[i].kind = GC_INTERRUPTED;
+            break;
+        }
         /* Sleep until there is socket activity or the nearest backoff ends. */
         now = now_seconds();
         for (i = 0; i < next; i++)
@@ -660,6 +701,8 @@ int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_respon
             wait_s = 0;
         if (wait_s < 0)
             wait_s = 0;
+        if (abort_flag != NULL && wait_s > 0.05)
+            wait_s = 0.05;  /* notice Ctrl-C while calls wait on backoff */
         curl_multi_poll(multi, NULL, 0, (int)(wait_s * 1000.0), NULL);
     }
     if (progress)
