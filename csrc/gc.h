@@ -82,6 +82,7 @@ typedef struct gc_endpoint {
     const char *method;    /* "GET" */
     const char *path;      /* "/v1/commerce/stores/{}"; each {} is one path param */
     int n_params;
+    const char *param;     /* Python name of the path parameter, for errors */
     long success;          /* documented success status (any 2xx accepted) */
     int idempotent;        /* retried after the request may have reached Gett */
 } gc_endpoint;
@@ -159,6 +160,7 @@ double gc_retry_delay(int n, double retry_after);
 int gc_status_retryable(long status, const char *body, size_t body_len);
 /* Retry-After from raw header lines (seconds) or -1. */
 double gc_header_retry_after(const char *headers, size_t len);
+double gc_response_retry_after(const gc_response *resp);
 
 /* ------------------------------------------------------------------ */
 /* Binding (only seen by files that include Python.h first)            */
@@ -172,6 +174,7 @@ typedef struct gc_module_state {
 } gc_module_state;
 
 gc_module_state *gc_module_state_of(PyObject *module);
+extern struct PyModuleDef gc_core_module;                 /* module.c */
 
 /* JSON <-> Python (convert.c).  Both set a Python exception on failure;
  * gc_py_to_cjson names the offending field by its path (e.g. "body.items[2]"). */
