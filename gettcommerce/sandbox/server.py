@@ -294,13 +294,13 @@ class SandboxHandler(BaseHTTPRequestHandler):
         sandbox = self.server.sandbox
         rate_headers: Dict[str, str] = {}
         try:
-            if body_error is not None:
-                code = "PAYLOAD_TOO_LARGE" if body_error.status == 413 else "INVALID_REQUEST"
-                raise ApiError(code, body_error.detail, status=body_error.status)
             partner = self._authenticate()
             decision = sandbox._limiter.check(partner.label if partner else "anon:" + self.client_address[0],
                                               method)
             rate_headers = decision.headers()
+            if body_error is not None:
+                code = "PAYLOAD_TOO_LARGE" if body_error.status == 413 else "INVALID_REQUEST"
+                raise ApiError(code, body_error.detail, status=body_error.status)
             if partner is None:
                 raise self._auth_error()
             if not decision.allowed:
