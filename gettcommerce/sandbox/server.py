@@ -145,6 +145,12 @@ class SandboxHandler(BaseHTTPRequestHandler):
     # --- plumbing --------------------------------------------------------
     def setup(self) -> None:
         super().setup()
+        # Headers and body go out as one write below; without NODELAY a small
+        # answer could still wait ~40 ms on the client's delayed ACK.
+        try:
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
+            pass
         self.server.track(self.connection, True)
 
     def finish(self) -> None:
@@ -187,10 +193,10 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(response.body)))
         if self.close_connection:
             self.send_header("Connection", "close")
-        self.end_headers()
+        self._headers_buffer.append(b"\r\n")
         if response.status != 204 and response.body:
-            self.wfile.write(response.body)
-        self.wfile.flush()
+            self._headers_buffer.append(response.body)
+        self.flush_headers()     # status line, headers and body in one send
 
     def _read_body(self) -> bytes:
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":

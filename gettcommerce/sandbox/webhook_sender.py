@@ -5,16 +5,15 @@ the partner can verify the signature over the raw body it receives.
 """
 from __future__ import annotations
 
+import http.client
 import json
-import urllib.error
-import urllib.request
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
 from ..webhooks import sign
 from ._util import dumps
 
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 MAX_ANSWER_BYTES = 1024 * 1024
 
 # Documented delays between placement attempts (gett-api.md §6.3): 30 s,
@@ -42,26 +41,32 @@ def join_url(base: str, suffix: str) -> str:
 
 
 def post_signed(url: str, payload: Dict[str, Any], secret: str, *, timeout: float) -> WebhookResult:
-    """POST ``payload`` signed with ``secret``; never raises for partner-side failures."""
+    """POST ``payload`` signed with ``secret``; never raises for partner-side failures.
+
+    http.client rather than urllib: urllib rewrites header names
+    (``API-Version`` would go out as ``Api-version``), and the partner
+    should see exactly what Gett documents.
+    """
     body = dumps(payload)
     headers = sign(body, secret)
     headers["User-Agent"] = "gett-sandbox/1 webhooks"
     headers["Accept"] = "application/json"
-    request = urllib.request.Request(url, data=body, headers=headers, method="POST")
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return WebhookResult(url, None, error=f"webhook URL must be http or https: {url[:100]!r}")
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    conn_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+    conn = conn_class(parts.hostname, parts.port, timeout=timeout)
     try:
-        with _OPENER.open(request, timeout=timeout) as response:
-            raw = response.read(MAX_ANSWER_BYTES + 1)
-            status = response.status
-    except urllib.error.HTTPError as exc:
-        try:
-            raw = exc.read(MAX_ANSWER_BYTES + 1)
-        except OSError:
-            raw = b""
-        return WebhookResult(url, exc.code, _json_or_none(raw), raw)
-    except (urllib.error.URLError, OSError, ValueError) as exc:
-        reason = getattr(exc, "reason", exc)
-        kind = "timed out" if "timed out" in str(reason) else "failed"
-        return WebhookResult(url, None, error=f"POST {url} {kind}: {reason}")
+        conn.request("POST", target, body=body, headers=headers)
+        response = conn.getresponse()
+        raw = response.read(MAX_ANSWER_BYTES + 1)
+        status = response.status
+    except (OSError, http.client.HTTPException) as exc:
+        kind = "timed out" if isinstance(exc, TimeoutError) or "timed out" in str(exc) else "failed"
+        return WebhookResult(url, None, error=f"POST {url} {kind}: {exc or type(exc).__name__}")
+    finally:
+        conn.close()
     if len(raw) > MAX_ANSWER_BYTES:
         return WebhookResult(url, status, error=f"answer of POST {url} is over {MAX_ANSWER_BYTES} bytes")
     parsed = _json_or_none(raw)
