@@ -256,6 +256,6 @@ def test_orders_can_be_placed_over_the_control_plane(sandbox, store_id):
     created = control.post("/_sandbox/orders", {"storeId": "p-1", "items": [["cola", 2]]})
     assert created.status == 201 and created.json["amounts"]["subTotal"] == 5
     assert control.get(f"/_sandbox/orders/{created.json['orderId']}").json["partnerOrderId"] == "po-1"
-    sandbox.inject_fault  # control-plane requests are never faulted
+    sandbox.inject_fault("*", times=None, status=500)       # control-plane requests are never faulted
     closed = control.post("/_sandbox/orders", {"storeId": "nope", "items": ["cola"]})
     assert closed.status == 404 and closed.json["errorCode"] == "STORE_NOT_FOUND"

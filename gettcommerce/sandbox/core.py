@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import collections
 import concurrent.futures
-import fnmatch
 import json
 import secrets
 import threading
@@ -155,7 +154,7 @@ class Sandbox:
         return key
 
     # --- background work -------------------------------------------------
-    def _submit(self, job: Callable[[], None]) -> None:
+    def _submit(self, job: Callable[[], Any]) -> None:
         if self._executor is None:
             raise SandboxError("the sandbox is not running")
         with self._idle:

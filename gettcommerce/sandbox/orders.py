@@ -12,10 +12,10 @@ import secrets
 import threading
 import zoneinfo
 from decimal import Decimal
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence
 
 from . import catalog_ingest
-from ._util import new_uuid, utcnow
+from ._util import new_uuid
 from .exceptions import (SandboxOrderError, SandboxOrderRejected, SandboxPlacementFailed,
                          SandboxStoreClosed, SandboxWebhookError)
 from .state import OrderRecord, StoreRecord

@@ -22,7 +22,7 @@ from typing import Any, Dict, List, Optional, Tuple
 
 from . import problems
 from ._util import dumps, new_request_id
-from .exceptions import (SandboxError, SandboxNotFound, SandboxOrderError, SandboxOrderRejected,
+from .exceptions import (SandboxNotFound, SandboxOrderError, SandboxOrderRejected,
                          SandboxStoreClosed, SandboxWebhookError)
 from .faults import DEFAULT_OVERSIZED_BYTES, Fault
 from .problems import ApiError, build_problem, field_error, validation_failed
@@ -222,7 +222,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
         return body
 
     def _read_chunked(self) -> bytes:
-        chunks, total = [], 0
+        chunks: List[bytes] = []
+        total = 0
         while True:
             size_line = self.rfile.readline(1024)
             try:

@@ -12,7 +12,7 @@ import datetime as _dt
 import threading
 import time
 import zoneinfo
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional
 
 from . import catalog_ingest
 from ._util import iso, mask_key, new_uuid, utcnow
@@ -179,7 +179,7 @@ class OrderRecord:
         self.cancel_reason: Optional[str] = None
         self.partner_order_id: Optional[str] = None
         self.amounts: Dict[str, Any] = dict(order["amounts"])
-        self.placement = {"status": "placing", "attempts": 0, "lastError": None}
+        self.placement: Dict[str, Any] = {"status": "placing", "attempts": 0, "lastError": None}
         self.created_at = utcnow()
         self.history: List[Dict[str, Any]] = []
         self.lock = threading.Lock()
