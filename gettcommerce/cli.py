@@ -296,6 +296,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_onboarding_cancel)
 
     demo = sub.add_parser("demo", help="run the end-to-end demo against an embedded sandbox")
+    # The same options as gettcommerce.demo.add_arguments, declared here so the
+    # demo module is imported only when the command runs.
+    demo.add_argument("--base-url", default=None,
+                      help="run against a real Gett sandbox (e.g. https://api-sandbox.gett-tech.com)")
+    demo.add_argument("--api-key", default=None, help="API key for --base-url (default: $GETT_API_KEY)")
     demo.set_defaults(func=cmd_demo)
 
     try:

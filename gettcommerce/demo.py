@@ -14,6 +14,7 @@ import argparse
 import contextlib
 import datetime as _dt
 import json
+import logging
 import os
 import sys
 import time
@@ -534,6 +535,11 @@ def main(args: Union[argparse.Namespace, Sequence[str], None] = None, *,
         "Gett Commerce demo: one partner integration, end to end, against the embedded sandbox"
     run.say(title)
     run.say("=" * len(title))
+    # The demo narrates the webhook refusals it provokes itself; without a
+    # logging set-up, Python would also print them raw to stderr.
+    quiet = logging.NullHandler() if not logging.getLogger().handlers else None
+    if quiet is not None:
+        logging.getLogger("gettcommerce").addHandler(quiet)
     try:
         result = _run_remote(run, base_url, api_key) if remote else _run_embedded(run)
     except DemoFailed as exc:
@@ -544,6 +550,9 @@ def main(args: Union[argparse.Namespace, Sequence[str], None] = None, *,
     except KeyboardInterrupt:
         run.say("\ninterrupted")
         return 130
+    finally:
+        if quiet is not None:
+            logging.getLogger("gettcommerce").removeHandler(quiet)
     _summary(run, result)
     return 0
 
