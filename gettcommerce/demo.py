@@ -90,14 +90,14 @@ class _Step:
         self.outcome = "skipped"
         self.note(f"skipped: {why}")
 
-    def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: Optional[BaseException], tb: Any) -> None:
         elapsed = time.perf_counter() - self.started
         if exc is None:
             self.run.results.append((self.number, self.title, self.outcome, elapsed))
             self.run.say(f"        {self.outcome} in {_duration(elapsed)}")
-            return False
+            return
         if isinstance(exc, KeyboardInterrupt):
-            return False
+            return
         self.run.results.append((self.number, self.title, "FAILED", elapsed))
         raise DemoFailed(f"step {self.number} ({self.title}) failed: {_reason(exc)}") from exc
 
@@ -148,7 +148,7 @@ class DemoKitchen:
 
     def on_validate(self, order: IncomingOrder) -> Amounts:
         self.validate_calls += 1
-        missing = [line for line in order.items if line.item_id in self.sold_out]
+        missing: List[Any] = [line for line in order.items if line.item_id in self.sold_out]
         missing += [m for line in order.items for m in line.modifiers if m.item_id in self.sold_out]
         if missing:
             raise ItemUnavailable(missing)
@@ -437,7 +437,10 @@ def _run_embedded(run: _Run) -> Dict[str, Any]:
             latest = history[-1]
             if latest["status"] != "ingested":
                 raise DemoFailed(f"Gett could not ingest the new menu: {latest['error']}")
-            live = sandbox.current_catalog(store.store_id)["catalog"]
+            current = sandbox.current_catalog(store.store_id)
+            if current is None:
+                raise DemoFailed("Gett shows no live menu after ingesting version 2")
+            live = current["catalog"]
             step.note(f"ingested as catalogSetId {latest['catalogSetId']} (version {len(history)})")
             step.note(f"live now: milkshake {_money(live['items']['milkshake']['basePrice'])}, "
                       f"brownie {_money(live['items']['brownie']['basePrice'])} (was 4.00)")
@@ -523,13 +526,14 @@ def main(args: Union[argparse.Namespace, Sequence[str], None] = None, *,
     out = out or sys.stdout
     base_url = getattr(args, "base_url", None)
     api_key = getattr(args, "api_key", None)
-    remote = base_url is not None or api_key is not None
-    if remote:
+    remote: Optional[Tuple[str, str]] = None
+    if base_url is not None or api_key is not None:
         base_url = base_url or os.environ.get(ENV_BASE_URL) or SANDBOX_BASE_URL
         api_key = api_key or os.environ.get(ENV_API_KEY)
         if not api_key:
             sys.stderr.write(f"gett demo: --base-url needs an API key (--api-key or ${ENV_API_KEY})\n")
             return 2
+        remote = (base_url, api_key)
     run = _Run(out, 4 if remote else 16)
     title = f"Gett Commerce demo against {base_url}" if remote else \
         "Gett Commerce demo: one partner integration, end to end, against the embedded sandbox"
@@ -541,7 +545,7 @@ def main(args: Union[argparse.Namespace, Sequence[str], None] = None, *,
     if quiet is not None:
         logging.getLogger("gettcommerce").addHandler(quiet)
     try:
-        result = _run_remote(run, base_url, api_key) if remote else _run_embedded(run)
+        result = _run_remote(run, *remote) if remote else _run_embedded(run)
     except DemoFailed as exc:
         run.say()
         run.say(f"FAILED: {exc}")

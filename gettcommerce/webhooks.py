@@ -84,9 +84,10 @@ def sign(body: Union[str, bytes], secret: Secret, timestamp: Optional[int] = Non
     }
 
 
-def _header(headers: Union[Mapping[str, str], Iterable], name: str) -> Optional[str]:
+def _header(headers: Union[Mapping[str, str], Iterable[Any]], name: str) -> Optional[str]:
     """Case-insensitive header lookup over a mapping or (name, value) pairs."""
-    items = headers.items() if hasattr(headers, "items") else headers
+    # Flask's and Django's header objects are not Mappings but have items().
+    items: Iterable[Any] = headers.items() if hasattr(headers, "items") else headers
     wanted = name.lower()
     for key, value in items:
         if isinstance(key, bytes):
@@ -158,6 +159,13 @@ def _get_str(obj: Mapping[str, Any], key: str, path: str, *, required: bool) -> 
         return None
     if not isinstance(value, str) or not value:
         raise _malformed(where, f"must be a non-empty string, not {_short(value)}", value)
+    return value
+
+
+def _need_str(obj: Mapping[str, Any], key: str, path: str) -> str:
+    value = _get_str(obj, key, path, required=True)
+    if value is None:  # pragma: no cover - _get_str raised already; this narrows the type
+        raise _malformed(f"{path}.{key}", "is required")
     return value
 
 
@@ -272,12 +280,12 @@ def _parse_line_item(entry: Any, index: int) -> LineItem:
             m_path = f"{g_path}.selectedModifiers[{m_index}]"
             if not isinstance(modifier, dict):
                 raise _malformed(m_path, f"must be an object, not {type(modifier).__name__}", modifier)
-            chosen.append(SelectedModifier(_get_str(modifier, "itemId", m_path, required=True),
+            chosen.append(SelectedModifier(_need_str(modifier, "itemId", m_path),
                                            _get_quantity(modifier, m_path), json_path="$." + m_path))
-        groups.append(ModifierSelection(_get_str(group, "modifierGroupId", g_path, required=True),
+        groups.append(ModifierSelection(_need_str(group, "modifierGroupId", g_path),
                                         chosen, json_path="$." + g_path))
     return LineItem(_get_str(entry, "lineItemId", path, required=False),
-                    _get_str(entry, "itemId", path, required=True),
+                    _need_str(entry, "itemId", path),
                     _get_quantity(entry, path), groups, json_path="$." + path)
 
 
@@ -295,9 +303,10 @@ def _parse_amounts(order: Mapping[str, Any]) -> Amounts:
             raise _malformed("order.amounts.subTotal", "is required")
     values = {name: _get_money(amounts, wire, path) for name, wire in _INCOMING_AMOUNTS}
     for name in ("sub_total", "tip"):
-        if values[name] is not None and values[name] < 0:
+        value = values[name]
+        if value is not None and value < 0:
             wire = dict(_INCOMING_AMOUNTS)[name]
-            raise _malformed(f"{path}.{wire}", f"must be >= 0, not {values[name]}", values[name])
+            raise _malformed(f"{path}.{wire}", f"must be >= 0, not {value}", value)
     sub_total = values.pop("sub_total")
     return Amounts(sub_total, **values)
 
@@ -395,7 +404,7 @@ class IncomingOrder:
             raise _malformed("body", f"must be a JSON object, not {type(data).__name__}", data)
         order = _get_object(data, "order", "body", required=True)
         assert order is not None  # for type checkers; _get_object raised otherwise
-        fulfillment = _get_str(order, "fulfillmentType", "order", required=True)
+        fulfillment = _need_str(order, "fulfillmentType", "order")
         if fulfillment not in ("delivery", "pickup"):
             raise _malformed("order.fulfillmentType", f"must be 'delivery' or 'pickup', not {fulfillment!r}",
                              fulfillment)
@@ -414,7 +423,7 @@ class IncomingOrder:
         token = data.get("paymentToken")
         if token is not None and not isinstance(token, str):
             raise _malformed("paymentToken", f"must be a string, not {type(token).__name__}")
-        return cls(_get_str(order, "orderId", "order", required=True),
+        return cls(_need_str(order, "orderId", "order"),
                    store_id=_get_str(order, "storeId", "order", required=False),
                    partner_store_id=_get_str(order, "partnerStoreId", "order", required=False),
                    catalog_set_id=_get_str(order, "catalogSetId", "order", required=False),
@@ -774,10 +783,14 @@ class WebhookApp:
                 except Exception as exc:  # a broken Redis must not create a duplicate order
                     return self._handler_failed("store.get", order, exc, instance, request_id)
                 if stored is not None:
+                    try:
+                        replay = _json_bytes(stored)
+                    except (TypeError, ValueError) as exc:
+                        return self._handler_failed("store.get", order, exc, instance, request_id)
                     logger.info("replaying stored place answer for order %s (requestId %s)",
                                 order.order_id, request_id)
                     return 200, [("Content-Type", "application/json"),
-                                 ("Idempotent-Replayed", "true")], _json_bytes(stored)
+                                 ("Idempotent-Replayed", "true")], replay
                 outcome = self._call("on_place", self.on_place, order, instance, request_id)
                 if isinstance(outcome, tuple):
                     return outcome   # refusals and failures are not stored: Gett's retry tries again

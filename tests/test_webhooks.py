@@ -638,3 +638,17 @@ class TestServe:
         # The port is closed once the block ends.
         with pytest.raises(urllib.error.URLError):
             http_post(url + "/gett/validate", raw, sign(raw, SECRET))
+
+
+def test_store_returning_unusable_answer_is_500(recorder):
+    class Odd:
+        def get(self, order_id):
+            return {"partnerOrderId": object()}
+
+        def set(self, order_id, response):
+            raise AssertionError("never reached")
+
+    app = WebhookApp(SECRET, on_validate=recorder.on_validate, on_place=recorder.on_place, store=Odd())
+    status, _, problem = deliver(app, "/place", order_body())
+    assert status == 500 and problem["errorCode"] == "INTERNAL_ERROR"
+    assert not recorder.placed
