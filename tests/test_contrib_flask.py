@@ -87,3 +87,50 @@ def test_blueprint_name_and_type_check():
     assert {r.endpoint for r in app.url_map.iter_rules()} >= {"hooks_b.validate", "hooks_b.place"}
     with pytest.raises(TypeError, match="WebhookApp"):
         blueprint(object())
+
+
+def test_example_flask_app_against_the_sandbox(monkeypatch):
+    """examples/flask_app.py, served for real, receives a sandbox order and completes it."""
+    import runpy
+    import threading
+    import time
+    from pathlib import Path
+
+    from werkzeug.serving import make_server
+
+    from gettcommerce._samples import sample_catalogset
+    from gettcommerce.demo import pick_timezone
+    from gettcommerce.sandbox import Sandbox, SandboxOrderRejected
+
+    example = Path(__file__).resolve().parent.parent / "examples" / "flask_app.py"
+    with Sandbox() as sandbox:
+        monkeypatch.setenv("GETT_API_KEY", sandbox.api_key)
+        monkeypatch.setenv("GETT_BASE_URL", sandbox.url)
+        monkeypatch.setenv("GETT_WEBHOOK_SECRET", sandbox.webhook_secret)
+        shop = runpy.run_path(str(example))
+        server = make_server("127.0.0.1", 0, shop["app"], threaded=True)
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        try:
+            menu = sample_catalogset("flask-1")
+            store_id = sandbox.create_store(partner_store_id="flask-1", name="Flask Diner", catalog=menu,
+                                            webhook_url=f"http://127.0.0.1:{server.port}/gett",
+                                            # a zone where the menu's "all-day" hours cover now
+                                            timezone=pick_timezone(menu.to_dict(), "all-day"))
+            order_id = sandbox.place_order(store_id, [("brownie", 2)], "pickup")
+            deadline = time.monotonic() + 10
+            while sandbox.order(order_id)["state"] != "completed" and time.monotonic() < deadline:
+                time.sleep(0.05)
+            seen = sandbox.order(order_id)
+            assert seen["state"] == "completed" and seen["partnerOrderId"] == "POS-1001"
+            assert [h["status"] for h in seen["history"] if h["source"] == "partner"][:3] == \
+                ["confirmed", "preparing", "ready"]
+            assert seen["amounts"]["taxes"] == 0.7     # 8.75 % of 8.00
+            with pytest.raises(SandboxOrderRejected) as info:
+                sandbox.place_order(store_id, [("cheesecake", 1)], "pickup")
+            assert info.value.error_code == "ITEM_UNAVAILABLE"
+        finally:
+            server.shutdown()
+            thread.join()
+            shop["client"].close()
+
