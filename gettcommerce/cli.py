@@ -298,13 +298,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="run the end-to-end demo against an embedded sandbox")
     demo.set_defaults(func=cmd_demo)
 
-    try:
-        from . import _catalog_cli
-    except ImportError:
-        # TODO(lead): drop this guard once _catalog_cli is merged.
-        _catalog_cli = None
-    if _catalog_cli is not None:
-        _catalog_cli.register(sub)
+    from . import _catalog_cli
+    _catalog_cli.register(sub)
     return parser
 
 
