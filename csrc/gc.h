@@ -82,6 +82,7 @@ typedef struct gc_endpoint {
     const char *method;    /* "GET" */
     const char *path;      /* "/v1/commerce/stores/{}"; each {} is one path param */
     int n_params;
+    const char *param;     /* Python name of the path parameter, for errors */
     long success;          /* documented success status (any 2xx accepted) */
     int idempotent;        /* retried after the request may have reached Gett */
 } gc_endpoint;
@@ -151,6 +152,10 @@ void gc_client_free(gc_client *client);
 int gc_client_perform(gc_client *client, const gc_request *req, gc_response *resp,
                       gc_attempt_log *log, int log_cap, int *log_len);
 void gc_response_free(gc_response *resp);
+/* Run n calls with up to `concurrency` in flight on one curl_multi, each with
+ * the retries and deadline of a single call.  0, or -1 on out-of-memory. */
+int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_response *resps,
+                            size_t n, int concurrency, int progress);
 int gc_client_idle_handles(gc_client *client);
 
 /* Delay before retry n (0-based) in seconds: exponential with jitter, or
@@ -159,6 +164,7 @@ double gc_retry_delay(int n, double retry_after);
 int gc_status_retryable(long status, const char *body, size_t body_len);
 /* Retry-After from raw header lines (seconds) or -1. */
 double gc_header_retry_after(const char *headers, size_t len);
+double gc_response_retry_after(const gc_response *resp);
 
 /* ------------------------------------------------------------------ */
 /* Binding (only seen by files that include Python.h first)            */
@@ -172,6 +178,7 @@ typedef struct gc_module_state {
 } gc_module_state;
 
 gc_module_state *gc_module_state_of(PyObject *module);
+extern struct PyModuleDef gc_core_module;                 /* module.c */
 
 /* JSON <-> Python (convert.c).  Both set a Python exception on failure;
  * gc_py_to_cjson names the offending field by its path (e.g. "body.items[2]"). */

@@ -111,7 +111,7 @@ static PyModuleDef_Slot core_slots[] = {
     {0, NULL}
 };
 
-static struct PyModuleDef core_module = {
+struct PyModuleDef gc_core_module = {
     PyModuleDef_HEAD_INIT,
     .m_name = "gettcommerce._core",
     .m_doc = "C core of gettcommerce: HTTP over libcurl, JSON via cJSON, "
@@ -126,5 +126,5 @@ static struct PyModuleDef core_module = {
 
 PyMODINIT_FUNC PyInit__core(void)
 {
-    return PyModuleDef_Init(&core_module);
+    return PyModuleDef_Init(&gc_core_module);
 }

@@ -1,0 +1,76 @@
+/* endpoints.c - the 11 Commerce calls: method, path template, success code,
+ * and whether a retry is safe after the request may have reached Gett. */
+#include <string.h>
+
+#include "gc.h"
+
+const gc_endpoint gc_endpoints[GC_EP_COUNT] = {
+    [GC_EP_NOTIFY_CATALOG] = {"notify_catalog", "POST", "/v1/commerce/catalogset-notification", 0, NULL, 202, 0},
+    [GC_EP_LIST_STORES] = {"list_stores", "GET", "/v1/commerce/stores", 0, NULL, 200, 1},
+    [GC_EP_GET_STORE] = {"get_store", "GET", "/v1/commerce/stores/{}", 1, "store_id", 200, 1},
+    [GC_EP_UPDATE_STORE] = {"update_store", "PUT", "/v1/commerce/stores/{}", 1, "store_id", 200, 1},
+    [GC_EP_GET_STORE_STATUS] = {"get_store_status", "GET", "/v1/commerce/stores/{}/status", 1, "store_id", 200, 1},
+    [GC_EP_SET_STORE_STATUS] = {"set_store_status", "POST", "/v1/commerce/stores/{}/status", 1, "store_id", 200, 1},
+    [GC_EP_ORDER_STATUS] = {"order_status", "POST", "/v1/commerce/orders/{}/status", 1, "order_id", 200, 1},
+    /* Register, notify and activate are not retried once they may have been
+     * sent: a second register conflicts, a second activate answers 409. */
+    [GC_EP_REGISTER_STORE] = {"register_store", "POST", "/v1/commerce/onboarding/stores", 0, NULL, 201, 0},
+    [GC_EP_GET_ONBOARDING] = {"get_onboarding", "GET", "/v1/commerce/onboarding/stores/{}", 1, "onboarding_id", 200, 1},
+    [GC_EP_CANCEL_ONBOARDING] = {"cancel_onboarding", "DELETE", "/v1/commerce/onboarding/stores/{}", 1, "onboarding_id", 204, 1},
+    [GC_EP_ACTIVATE_STORE] = {"activate_store", "POST", "/v1/commerce/onboarding/stores/{}/activate", 1, "onboarding_id", 200, 0},
+};
+
+int gc_endpoint_lookup(const char *name)
+{
+    int i;
+    for (i = 0; i < GC_EP_COUNT; i++)
+        if (strcmp(gc_endpoints[i].name, name) == 0)
+            return i;
+    return -1;
+}
+
+const char *gc_path_param_problem(const char *value, size_t len)
+{
+    size_t i;
+    if (len == 0)
+        return "must not be empty";
+    for (i = 0; i < len; i++) {
+        switch (value[i]) {
+        case '/':
+            return "must not contain '/'";
+        case '\r':
+        case '\n':
+            return "must not contain CR or LF";
+        case '\0':
+            return "must not contain NUL";
+        default:
+            break;
+        }
+    }
+    return NULL;
+}
+
+int gc_percent_encode(gc_buf *b, const char *value, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t i;
+    char esc[3];
+
+    if (gc_buf_reserve(b, len) < 0)
+        return -1;
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)value[i];
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '_' || c == '.' || c == '~') {
+            if (gc_buf_append(b, &value[i], 1) < 0)
+                return -1;
+        } else {
+            esc[0] = '%';
+            esc[1] = hex[c >> 4];
+            esc[2] = hex[c & 15];
+            if (gc_buf_append(b, esc, 3) < 0)
+                return -1;
+        }
+    }
+    return 0;
+}

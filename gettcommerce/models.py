@@ -1,0 +1,573 @@
+"""Models of the Commerce API: snake_case in Python, camelCase on the wire.
+
+Money is ``decimal.Decimal`` (the wire carries JSON numbers in major units);
+timestamps are timezone-aware ``datetime`` in UTC.  Objects returned by a
+Client keep a reference to it, so ``store.pause("too_busy")`` just works.
+"""
+from __future__ import annotations
+
+import datetime as _dt
+import enum
+import sys
+import time
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Type, TypeVar, Union
+
+from ._constants import (
+    ONBOARDING_MAX_POLL_INTERVAL,
+    ONBOARDING_POLL_INTERVAL,
+    ONBOARDING_WAIT_TIMEOUT,
+)
+from .errors import APITimeoutError, InvalidRequestError, InvalidTransitionError, OnboardingFailedError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from ._client import Client
+
+__all__ = [
+    "StoreStatusValue", "PauseReason", "OrderState", "OrderStatus", "OnboardingStatus",
+    "Address", "Amounts", "Store", "StoreStatus", "Order", "Onboarding",
+]
+
+
+class _WireEnum(str, enum.Enum):
+    """A str enum whose members compare equal to their wire strings."""
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class StoreStatusValue(_WireEnum):
+    ONLINE = "online"
+    PAUSED = "paused"
+
+
+class PauseReason(_WireEnum):
+    OPERATIONAL_ISSUES = "operational_issues"
+    STAFF_SHORTAGE = "staff_shortage"
+    TOO_BUSY = "too_busy"
+    MAINTENANCE = "maintenance"
+    OTHER = "other"
+
+
+class OrderState(_WireEnum):
+    OPEN = "open"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class OrderStatus(_WireEnum):
+    PENDING = "pending"
+    CONFIRMED = "confirmed"
+    PREPARING = "preparing"
+    READY = "ready"
+    IN_TRANSIT = "inTransit"
+
+
+class OnboardingStatus(_WireEnum):
+    PENDING_CATALOG = "pending_catalog"
+    CATALOG_INGESTING = "catalog_ingesting"
+    CATALOG_FAILED = "catalog_failed"
+    READY_TO_ACTIVATE = "ready_to_activate"
+    ACTIVE = "active"
+
+
+E = TypeVar("E", bound=_WireEnum)
+
+
+def coerce_enum(enum_cls: Type[E], value: Any, field: str) -> str:
+    """The wire string of ``value`` (a member or its string), else InvalidRequestError."""
+    if isinstance(value, enum_cls):
+        return value.value
+    if isinstance(value, str):
+        try:
+            return enum_cls(value).value
+        except ValueError:
+            pass
+    allowed = ", ".join(repr(m.value) for m in enum_cls)
+    raise InvalidRequestError(f"{field} must be one of {allowed} (or a gett.{enum_cls.__name__}), "
+                              f"not {value!r}", field=field, value=value)
+
+
+# ---------------------------------------------------------------- conversions
+
+def parse_datetime(value: Any) -> Optional[_dt.datetime]:
+    """ISO-8601 text from the wire -> aware datetime (UTC when no offset given)."""
+    if value is None or isinstance(value, _dt.datetime):
+        return value
+    if not isinstance(value, str) or not value:
+        return None
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    try:
+        parsed = _dt.datetime.fromisoformat(text)
+    except ValueError:
+        # Python < 3.11 rejects some ISO forms (e.g. 3 fractional digits + Z
+        # were fixed above; other odd forms are kept as None, not guessed).
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=_dt.timezone.utc)
+    return parsed
+
+
+def format_datetime(value: Any, field: str) -> str:
+    """An aware datetime (or ISO text) -> ISO-8601 UTC text for the wire."""
+    if isinstance(value, str):
+        parsed = parse_datetime(value)
+        if parsed is None:
+            raise InvalidRequestError(f"{field} must be an ISO-8601 date-time, not {value!r}",
+                                      field=field, value=value)
+        value = parsed
+    if not isinstance(value, _dt.datetime):
+        raise InvalidRequestError(f"{field} must be a datetime, not {type(value).__name__}",
+                                  field=field, value=value)
+    if value.tzinfo is None:
+        raise InvalidRequestError(f"{field} must be timezone-aware (e.g. datetime.now(timezone.utc))",
+                                  field=field, value=value)
+    utc = value.astimezone(_dt.timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def to_decimal(value: Any, field: str = "amount") -> Optional[Decimal]:
+    """A wire number -> Decimal, exact for what the JSON text showed (via repr of float)."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, bool):
+        raise InvalidRequestError(f"{field} must be a number, not a bool", field=field, value=value)
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, str):
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            pass
+    raise InvalidRequestError(f"{field} must be a number, not {value!r}", field=field, value=value)
+
+
+def decimal_to_wire(value: Optional[Decimal]) -> Union[int, float, None]:
+    """Decimal -> the JSON number Gett expects (major units)."""
+    if value is None:
+        return None
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+def _check_str(value: Any, field: str) -> str:
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"{field} must be a str, not {type(value).__name__}",
+                                  field=field, value=value)
+    return value
+
+
+class _Model:
+    """Shared repr/eq for the models; subclasses list their fields in _fields."""
+
+    __slots__ = ()
+    _fields: tuple = ()
+
+    def __repr__(self) -> str:
+        parts = []
+        for name in self._fields:
+            value = getattr(self, name)
+            if value is not None:
+                parts.append(f"{name}={value!r}")
+        return f"{type(self).__name__}({', '.join(parts)})"
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not type(self):
+            return NotImplemented
+        return all(getattr(self, n) == getattr(other, n) for n in self._fields)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+# ---------------------------------------------------------------- value types
+
+class Address(_Model):
+    """A postal address (street, city, state, postal_code, country)."""
+
+    __slots__ = ("street", "city", "state", "postal_code", "country")
+    _fields = __slots__
+
+    def __init__(self, street: Optional[str] = None, city: Optional[str] = None,
+                 state: Optional[str] = None, postal_code: Optional[str] = None,
+                 country: Optional[str] = None) -> None:
+        self.street = street
+        self.city = city
+        self.state = state
+        self.postal_code = postal_code
+        self.country = country
+
+    @classmethod
+    def from_dict(cls, data: Optional[Dict[str, Any]]) -> Optional["Address"]:
+        if not isinstance(data, dict):
+            return None
+        return cls(data.get("street"), data.get("city"), data.get("state"),
+                   data.get("postalCode"), data.get("country"))
+
+    def to_dict(self) -> Dict[str, Any]:
+        wire = {"street": self.street, "city": self.city, "state": self.state,
+                "postalCode": self.postal_code, "country": self.country}
+        return {k: v for k, v in wire.items() if v is not None}
+
+    @classmethod
+    def coerce(cls, value: Any, field: str = "address") -> Dict[str, Any]:
+        """An Address or a dict (snake_case or camelCase keys) -> wire dict."""
+        if isinstance(value, Address):
+            return value.to_dict()
+        if isinstance(value, dict):
+            names = {"street": "street", "city": "city", "state": "state", "postal_code": "postalCode",
+                     "postalCode": "postalCode", "country": "country"}
+            wire = {}
+            for key, item in value.items():
+                if key not in names:
+                    raise InvalidRequestError(f"{field}: unknown field {key!r} (expected one of "
+                                              "street, city, state, postal_code, country)",
+                                              field=f"{field}.{key}", value=item)
+                wire[names[key]] = _check_str(item, f"{field}.{key}")
+            return wire
+        raise InvalidRequestError(f"{field} must be a gett.Address or a dict, not {type(value).__name__}",
+                                  field=field, value=value)
+
+
+_AMOUNT_FIELDS = (("sub_total", "subTotal"), ("taxes", "taxes"), ("fees", "fees"),
+                  ("promotions", "promotions"), ("adjustments", "adjustments"),
+                  ("tip", "tip"), ("total", "total"))
+
+
+class Amounts(_Model):
+    """A pricing breakdown in major units (Decimal).
+
+    ``total`` defaults to subTotal + fees - promotions + taxes + adjustments + tip,
+    Gett's documented invariant.
+
+    >>> Amounts(sub_total="15.00", taxes="1.25", fees="2.00").total
+    Decimal('18.25')
+    """
+
+    __slots__ = tuple(name for name, _ in _AMOUNT_FIELDS)
+    _fields = __slots__
+
+    def __init__(self, sub_total: Any = 0, *, taxes: Any = None, fees: Any = None,
+                 promotions: Any = None, adjustments: Any = None, tip: Any = None,
+                 total: Any = None) -> None:
+        self.sub_total = to_decimal(sub_total, "sub_total") or Decimal(0)
+        self.taxes = to_decimal(taxes, "taxes")
+        self.fees = to_decimal(fees, "fees")
+        self.promotions = to_decimal(promotions, "promotions")
+        self.adjustments = to_decimal(adjustments, "adjustments")
+        self.tip = to_decimal(tip, "tip")
+        computed = (self.sub_total + (self.fees or 0) - (self.promotions or 0) + (self.taxes or 0)
+                    + (self.adjustments or 0) + (self.tip or 0))
+        self.total = to_decimal(total, "total") if total is not None else computed
+
+    @classmethod
+    def from_dict(cls, data: Optional[Dict[str, Any]]) -> Optional["Amounts"]:
+        if not isinstance(data, dict):
+            return None
+        kwargs = {name: data.get(wire) for name, wire in _AMOUNT_FIELDS[1:]}
+        return cls(data.get("subTotal", 0), **kwargs)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """JSON-ready dict (numbers in major units, camelCase)."""
+        return {wire: decimal_to_wire(getattr(self, name)) for name, wire in _AMOUNT_FIELDS
+                if getattr(self, name) is not None}
+
+
+# ---------------------------------------------------------------- resources
+
+class StoreStatus(_Model):
+    """A store's live status: ``online``, or ``paused`` with a reason."""
+
+    __slots__ = ("store_id", "status", "reason", "paused_at", "resume_at")
+    _fields = __slots__
+
+    def __init__(self, status: str, reason: Optional[str] = None,
+                 paused_at: Optional[_dt.datetime] = None, resume_at: Optional[_dt.datetime] = None,
+                 store_id: Optional[str] = None) -> None:
+        self.status = status
+        self.reason = reason
+        self.paused_at = paused_at
+        self.resume_at = resume_at
+        self.store_id = store_id
+
+    @property
+    def is_online(self) -> bool:
+        return self.status == "online"
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any], store_id: Optional[str] = None) -> "StoreStatus":
+        data = data or {}
+        return cls(data.get("status"), data.get("reason"), parse_datetime(data.get("pausedAt")),
+                   parse_datetime(data.get("resumeAt")), store_id)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"status": self.status, "reason": self.reason,
+                "pausedAt": self.paused_at.isoformat() if self.paused_at else None,
+                "resumeAt": self.resume_at.isoformat() if self.resume_at else None}
+
+
+class Store(_Model):
+    """A Gett store.  Methods call the API through the Client that returned it."""
+
+    __slots__ = ("store_id", "name", "phone", "timezone", "logo_url", "description", "status",
+                 "address", "delivery_allowed", "pickup_allowed", "raw", "_client")
+    _fields = ("store_id", "name", "phone", "timezone", "logo_url", "description", "status",
+               "address", "delivery_allowed", "pickup_allowed")
+
+    def __init__(self, store_id: str, name: Optional[str] = None, *, phone: Optional[str] = None,
+                 timezone: Optional[str] = None, logo_url: Optional[str] = None,
+                 description: Optional[str] = None, status: Optional[str] = None,
+                 address: Optional[Address] = None, delivery_allowed: Optional[bool] = None,
+                 pickup_allowed: Optional[bool] = None, raw: Optional[Dict[str, Any]] = None,
+                 client: Optional["Client"] = None) -> None:
+        self.store_id = store_id
+        self.name = name
+        self.phone = phone
+        self.timezone = timezone
+        self.logo_url = logo_url
+        self.description = description
+        self.status = status
+        self.address = address
+        self.delivery_allowed = delivery_allowed
+        self.pickup_allowed = pickup_allowed
+        self.raw = raw or {}
+        self._client = client
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any], client: Optional["Client"] = None) -> "Store":
+        return cls(data.get("storeId"), data.get("name"), phone=data.get("phone"),
+                   timezone=data.get("timezone"), logo_url=data.get("logoUrl"),
+                   description=data.get("description"), status=data.get("status"),
+                   address=Address.from_dict(data.get("address")),
+                   delivery_allowed=data.get("deliveryAllowed"),
+                   pickup_allowed=data.get("pickupAllowed"), raw=data, client=client)
+
+    def to_dict(self) -> Dict[str, Any]:
+        """The store as camelCase JSON-ready data."""
+        return {"storeId": self.store_id, "name": self.name, "phone": self.phone,
+                "timezone": self.timezone, "logoUrl": self.logo_url,
+                "description": self.description, "status": self.status,
+                "address": self.address.to_dict() if self.address else None,
+                "deliveryAllowed": self.delivery_allowed, "pickupAllowed": self.pickup_allowed}
+
+    def _bound(self) -> "Client":
+        if self._client is None:
+            raise InvalidRequestError("this Store is not bound to a Client; use client.stores.get()")
+        return self._client
+
+    def _absorb(self, other: "Store") -> "Store":
+        for name in self._fields:
+            setattr(self, name, getattr(other, name))
+        self.raw = other.raw
+        return self
+
+    def refresh(self) -> "Store":
+        """Reload from Gett; returns self."""
+        return self._absorb(self._bound().stores.get(self.store_id))
+
+    def update(self, **fields: Any) -> "Store":
+        """Update metadata (name, phone, description, logo_url, delivery_allowed,
+        pickup_allowed); returns self with Gett's answer."""
+        return self._absorb(self._bound().stores.update(self.store_id, **fields))
+
+    def get_status(self) -> StoreStatus:
+        return self._bound().stores.get_status(self.store_id)
+
+    def pause(self, reason: Union[str, PauseReason], resume_at: Any = None) -> StoreStatus:
+        result = self._bound().stores.pause(self.store_id, reason, resume_at=resume_at)
+        self.status = result.status
+        return result
+
+    def resume(self) -> StoreStatus:
+        result = self._bound().stores.resume(self.store_id)
+        self.status = result.status
+        return result
+
+
+_STATUS_RANK = {"pending": 0, "confirmed": 1, "preparing": 2, "ready": 3, "inTransit": 4}
+
+
+class Order(_Model):
+    """An order Gett created; the partner pushes its progress.
+
+    The object remembers the last state and status it sent (or was told), and
+    refuses updates that cannot be valid (backwards, after closing, cancel
+    without a reason) with InvalidTransitionError before any request is sent.
+    """
+
+    __slots__ = ("order_id", "state", "status", "estimated_ready_at", "cancel_reason", "_client")
+    _fields = ("order_id", "state", "status", "estimated_ready_at", "cancel_reason")
+
+    def __init__(self, order_id: str, *, state: str = "open", status: str = "pending",
+                 client: Optional["Client"] = None) -> None:
+        self.order_id = order_id
+        self.state = state
+        self.status = status
+        self.estimated_ready_at: Optional[_dt.datetime] = None
+        self.cancel_reason: Optional[str] = None
+        self._client = client
+
+    @property
+    def is_closed(self) -> bool:
+        return self.state in ("completed", "cancelled")
+
+    def _check(self, requested: str) -> None:
+        if self.is_closed:
+            raise InvalidTransitionError(
+                f"order {self.order_id} is already {self.state}; a closed order takes no updates",
+                order_id=self.order_id, current=self.state, requested=requested)
+        if requested in _STATUS_RANK and _STATUS_RANK[requested] < _STATUS_RANK.get(self.status, 0):
+            raise InvalidTransitionError(
+                f"order {self.order_id} is {self.status}; status only moves forward "
+                f"(pending < confirmed < preparing < ready < inTransit), not back to {requested}",
+                order_id=self.order_id, current=self.status, requested=requested)
+
+    def _send(self, **fields: Any) -> "Order":
+        if self._client is None:
+            raise InvalidRequestError("this Order is not bound to a Client; use client.order(order_id)")
+        self._client.orders.update_status(self.order_id, **fields)
+        return self
+
+    def _progress(self, status: str, estimated_ready_at: Any = None) -> "Order":
+        self._check(status)
+        self._send(status=status, estimated_ready_at=estimated_ready_at)
+        self.status = status
+        if estimated_ready_at is not None:
+            self.estimated_ready_at = parse_datetime(estimated_ready_at)
+        return self
+
+    def confirm(self, estimated_ready_at: Any = None) -> "Order":
+        """Accepted into the partner's system."""
+        return self._progress("confirmed", estimated_ready_at)
+
+    def start_preparing(self, estimated_ready_at: Any = None) -> "Order":
+        """The kitchen started."""
+        return self._progress("preparing", estimated_ready_at)
+
+    def mark_ready(self) -> "Order":
+        """Ready for pickup / handover."""
+        return self._progress("ready")
+
+    def mark_in_transit(self) -> "Order":
+        """On its way to the customer."""
+        return self._progress("inTransit")
+
+    def complete(self) -> "Order":
+        """Close the order as fulfilled."""
+        self._check("completed")
+        self._send(state="completed")
+        self.state = "completed"
+        return self
+
+    def cancel(self, reason: str) -> "Order":
+        """Close the order as cancelled; ``reason`` is required (shown to Gett support)."""
+        if not isinstance(reason, str) or not reason.strip():
+            raise InvalidTransitionError(
+                f"cancelling order {self.order_id} needs a non-empty reason, e.g. 'Item out of stock'",
+                order_id=self.order_id, current=self.state, requested="cancelled")
+        self._check("cancelled")
+        self._send(state="cancelled", cancel_reason=reason)
+        self.state = "cancelled"
+        self.cancel_reason = reason
+        return self
+
+
+class Onboarding(_Model):
+    """A store onboarding: register -> Gett pulls the catalog -> activate."""
+
+    __slots__ = ("onboarding_id", "partner_store_id", "status", "store_id", "error",
+                 "created_at", "raw", "_client")
+    _fields = ("onboarding_id", "partner_store_id", "status", "store_id", "error", "created_at")
+
+    def __init__(self, onboarding_id: str, *, partner_store_id: Optional[str] = None,
+                 status: Optional[str] = None, store_id: Optional[str] = None,
+                 error: Optional[str] = None, created_at: Optional[_dt.datetime] = None,
+                 raw: Optional[Dict[str, Any]] = None, client: Optional["Client"] = None) -> None:
+        self.onboarding_id = onboarding_id
+        self.partner_store_id = partner_store_id
+        self.status = status
+        self.store_id = store_id
+        self.error = error
+        self.created_at = created_at
+        self.raw = raw or {}
+        self._client = client
+
+    @classmethod
+    def from_dict(cls, data: Dict[str, Any], client: Optional["Client"] = None) -> "Onboarding":
+        return cls(data.get("onboardingId"), partner_store_id=data.get("partnerStoreId"),
+                   status=data.get("status"), store_id=data.get("storeId"),
+                   error=data.get("error"), created_at=parse_datetime(data.get("createdAt")),
+                   raw=data, client=client)
+
+    def to_dict(self) -> Dict[str, Any]:
+        return {"onboardingId": self.onboarding_id, "partnerStoreId": self.partner_store_id,
+                "status": self.status, "storeId": self.store_id, "error": self.error,
+                "createdAt": self.created_at.isoformat() if self.created_at else None}
+
+    def _bound(self) -> "Client":
+        if self._client is None:
+            raise InvalidRequestError("this Onboarding is not bound to a Client; use client.onboarding.get()")
+        return self._client
+
+    def refresh(self) -> "Onboarding":
+        fresh = self._bound().onboarding.get(self.onboarding_id)
+        for name in self._fields:
+            setattr(self, name, getattr(fresh, name))
+        self.raw = fresh.raw
+        return self
+
+    def wait(self, timeout: float = ONBOARDING_WAIT_TIMEOUT, poll_interval: float = ONBOARDING_POLL_INTERVAL,
+             progress: bool = False) -> "Onboarding":
+        """Poll until ``ready_to_activate`` or ``active``; returns self.
+
+        Polls start at ``poll_interval`` and back off (x1.5, at most 10 s).
+        Raises OnboardingFailedError on ``catalog_failed`` (with Gett's
+        ``error``), APITimeoutError when ``timeout`` seconds pass first.
+        ``progress=True`` shows a one-line status on stderr.
+        """
+        if poll_interval <= 0:
+            raise InvalidRequestError("poll_interval must be > 0", field="poll_interval", value=poll_interval)
+        deadline = time.monotonic() + timeout
+        interval = poll_interval
+        start = time.monotonic()
+        try:
+            while True:
+                if self.status in ("ready_to_activate", "active"):
+                    return self
+                if self.status == "catalog_failed":
+                    raise OnboardingFailedError(
+                        f"onboarding {self.onboarding_id} failed: {self.error or 'catalog rejected'}",
+                        onboarding=self, error=self.error)
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise APITimeoutError(
+                        f"onboarding {self.onboarding_id} still {self.status} after {timeout:g} s")
+                time.sleep(min(interval, remaining))
+                interval = min(interval * 1.5, ONBOARDING_MAX_POLL_INTERVAL)
+                self.refresh()
+                if progress:
+                    sys.stderr.write(f"\r  onboarding {self.onboarding_id}: {self.status:<18} "
+                                     f"{time.monotonic() - start:5.1f}s")
+                    sys.stderr.flush()
+        finally:
+            if progress:
+                sys.stderr.write("\n")
+                sys.stderr.flush()
+
+    def activate(self) -> Store:
+        store = self._bound().onboarding.activate(self.onboarding_id)
+        self.status = "active"
+        self.store_id = store.store_id
+        return store
+
+    def cancel(self) -> None:
+        self._bound().onboarding.cancel(self.onboarding_id)
+        self.status = "cancelled"
+
+
+def iter_models(cls: Any, items: Iterable[Dict[str, Any]], client: Optional["Client"]) -> list:
+    return [cls.from_dict(item, client) for item in items if isinstance(item, dict)]

@@ -1,0 +1,171 @@
+"""Shared fixtures: a recording HTTP/1.1 test server and a Client bound to it.
+
+The server records every request (method, path, query, headers, body and the
+client's port, which identifies the TCP connection) and answers from a
+script of responses, so tests assert the exact wire format the SDK sends.
+"""
+from __future__ import annotations
+
+import json
+import socket
+import threading
+import time
+from collections import deque
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable, Deque, Dict, List, Optional
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+import gettcommerce as gett
+
+API_KEY = "zpka_test_0123456789abcdef"
+
+
+class Recorded:
+    def __init__(self, method: str, target: str, headers: Dict[str, str], body: bytes, port: int):
+        self.method = method
+        parts = urlsplit(target)
+        self.path = parts.path
+        self.raw_query = parts.query
+        self.query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        self.headers = headers
+        self.body = body
+        self.port = port
+
+    @property
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+    def __repr__(self) -> str:
+        return f"<{self.method} {self.path} {self.body[:60]!r}>"
+
+
+class Reply:
+    """One scripted answer.  action: None, 'close' (drop the connection
+    without answering, after reading the request), 'close_mid_body'."""
+
+    def __init__(self, status: int = 200, json_body: Any = None, body: Optional[bytes] = None,
+                 headers: Optional[Dict[str, str]] = None, delay: float = 0.0,
+                 action: Optional[str] = None, content_type: Optional[str] = None):
+        self.status = status
+        if body is None:
+            body = b"" if json_body is None else json.dumps(json_body).encode()
+        self.body = body
+        self.headers = dict(headers or {})
+        if content_type is None:
+            content_type = "application/problem+json" if status >= 400 else "application/json"
+        if self.body and "Content-Type" not in self.headers:
+            self.headers["Content-Type"] = content_type
+        self.delay = delay
+        self.action = action
+
+
+def problem(status: int, code: str, detail: str = "it went wrong", **extra: Any) -> Dict[str, Any]:
+    body = {"type": f"https://developer.gett-tech.com/errors/{code}", "title": "Error",
+            "status": status, "detail": detail, "instance": "/v1/commerce/x",
+            "requestId": "req_abc123", "timestamp": "2026-03-11T14:30:00.000Z",
+            "errorCode": code, "errorCategory": "server_error",
+            "retryable": status in (429, 500, 502, 503, 504)}
+    body.update(extra)
+    return body
+
+
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops SYNs when a batch opens many connections
+    # at once, and each dropped SYN costs a 1 s retransmit.
+    request_queue_size = 128
+
+
+class RecordingServer:
+    def __init__(self) -> None:
+        self.requests: List[Recorded] = []
+        self.script: Deque[Reply] = deque()
+        self.default: Callable[[Recorded], Reply] = lambda req: Reply(200, {})
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out in separate writes; without
+                # TCP_NODELAY Nagle + delayed ACK add 40 ms per call.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def handle_any(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                rec = Recorded(self.command, self.path, dict(self.headers.items()), body,
+                               self.client_address[1])
+                with server.lock:
+                    server.requests.append(rec)
+                    reply = server.script.popleft() if server.script else None
+                if reply is None:
+                    reply = server.default(rec)
+                if reply.delay:
+                    time.sleep(reply.delay)
+                if reply.action == "close":
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self.send_response(reply.status)
+                for k, v in reply.headers.items():
+                    self.send_header(k, v)
+                if reply.action == "close_mid_body":
+                    self.send_header("Content-Length", str(len(reply.body) + 100))
+                    self.end_headers()
+                    self.wfile.write(reply.body[: len(reply.body) // 2])
+                    self.wfile.flush()
+                    self.close_connection = True
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                    return
+                self.send_header("Content-Length", str(len(reply.body)))
+                self.end_headers()
+                if reply.body:
+                    self.wfile.write(reply.body)
+
+            do_GET = do_POST = do_PUT = do_DELETE = handle_any
+
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
+                                       daemon=True)
+        self.thread.start()
+        self.url = f"http://127.0.0.1:{self.httpd.server_port}"
+        self._wait_listening()
+
+    def _wait_listening(self) -> None:
+        deadline = time.monotonic() + 5
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", self.httpd.server_port), timeout=0.5):
+                    return
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+
+    def add(self, *replies: Reply) -> None:
+        with self.lock:
+            self.script.extend(replies)
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    srv = RecordingServer()
+    yield srv
+    srv.close()
+
+
+@pytest.fixture
+def client(server):
+    with gett.Client(api_key=API_KEY, base_url=server.url, timeout=5.0) as c:
+        yield c

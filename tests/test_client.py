@@ -1,0 +1,420 @@
+"""Client: every endpoint's wire format (method, path, query, headers, body)
+and parsed result, error classes, and local argument checks."""
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+import pytest
+
+import gettcommerce as gett
+from conftest import API_KEY, Reply, problem
+
+STORE = {"storeId": "8c1d6c1e-0000-4000-8000-000000000001", "name": "Pizza Place", "phone": "+1 555",
+         "timezone": "America/New_York", "logoUrl": "https://img/x.png", "description": "Best pizza",
+         "status": "online", "address": {"street": "1 Main St", "city": "NYC", "state": "NY",
+                                         "postalCode": "10001", "country": "US"},
+         "deliveryAllowed": True, "pickupAllowed": False}
+ONBOARDING = {"onboardingId": "ob-1", "partnerStoreId": "p-1", "status": "pending_catalog",
+              "storeId": None, "error": None, "createdAt": "2026-03-11T14:30:00.000Z"}
+STATUS_PAUSED = {"status": "paused", "reason": "too_busy", "pausedAt": "2026-03-11T14:30:00.000Z",
+                 "resumeAt": "2099-01-01T00:00:00.000Z"}
+
+
+def only(server):
+    assert len(server.requests) == 1, server.requests
+    return server.requests[0]
+
+
+def assert_common_headers(req, body: bool):
+    assert req.headers["Authorization"] == f"Bearer {API_KEY}"
+    assert req.headers["Accept"] == "application/json"
+    ua = req.headers["User-Agent"]
+    assert ua.startswith(f"gettcommerce/{gett.__version__} libcurl/") and " Python/" in ua
+    if body:
+        assert req.headers["Content-Type"] == "application/json"
+    else:
+        assert "Content-Type" not in req.headers
+
+
+# ------------------------------------------------------------ the 11 endpoints
+
+def test_notify_catalog(server, client):
+    server.add(Reply(202))
+    assert client.catalog.notify("partner-store-1", "https://cdn.example/cat.json") is None
+    req = only(server)
+    assert (req.method, req.path, req.query) == ("POST", "/v1/commerce/catalogset-notification",
+                                                 {"storeId": "partner-store-1"})
+    assert req.json == {"callbackUrl": "https://cdn.example/cat.json"}
+    assert_common_headers(req, body=True)
+
+
+def test_list_stores_pages_until_has_more_is_false(server, client):
+    page1 = {"stores": [dict(STORE, storeId=f"s{i}") for i in range(100)], "totalCount": 101, "hasMore": True}
+    page2 = {"stores": [dict(STORE, storeId="s100")], "totalCount": 101, "hasMore": False}
+    server.add(Reply(200, page1), Reply(200, page2))
+    stores = client.stores.list()
+    assert [s.store_id for s in stores] == [f"s{i}" for i in range(101)]
+    assert [(r.method, r.path, r.query) for r in server.requests] == [
+        ("GET", "/v1/commerce/stores", {"limit": "100", "offset": "0"}),
+        ("GET", "/v1/commerce/stores", {"limit": "100", "offset": "100"}),
+    ]
+    assert_common_headers(server.requests[0], body=False)
+
+
+def test_list_stores_accepts_a_bare_array(server, client):
+    server.add(Reply(200, [STORE]))
+    (store,) = client.stores.list()
+    assert store.name == "Pizza Place"
+
+
+def test_get_store_parses_every_field(server, client):
+    server.add(Reply(200, STORE))
+    store = client.stores.get(STORE["storeId"])
+    req = only(server)
+    assert (req.method, req.path) == ("GET", f"/v1/commerce/stores/{STORE['storeId']}")
+    assert_common_headers(req, body=False)
+    assert store.store_id == STORE["storeId"] and store.name == "Pizza Place"
+    assert store.phone == "+1 555" and store.timezone == "America/New_York"
+    assert store.logo_url == "https://img/x.png" and store.description == "Best pizza"
+    assert store.status == "online" and store.delivery_allowed is True and store.pickup_allowed is False
+    assert store.address == gett.Address("1 Main St", "NYC", "NY", "10001", "US")
+    assert store.to_dict()["logoUrl"] == "https://img/x.png"
+    assert "Pizza Place" in repr(store)
+
+
+def test_update_store_sends_only_given_fields_camel_case(server, client):
+    server.add(Reply(200, dict(STORE, name="New")))
+    store = client.stores.update("s1", name="New", logo_url="https://x/y.png", delivery_allowed=True)
+    req = only(server)
+    assert (req.method, req.path) == ("PUT", "/v1/commerce/stores/s1")
+    assert req.json == {"name": "New", "logoUrl": "https://x/y.png", "deliveryAllowed": True}
+    assert_common_headers(req, body=True)
+    assert store.name == "New"
+
+
+def test_get_store_status(server, client):
+    server.add(Reply(200, STATUS_PAUSED))
+    status = client.stores.get_status("s1")
+    req = only(server)
+    assert (req.method, req.path) == ("GET", "/v1/commerce/stores/s1/status")
+    assert status.status == "paused" and not status.is_online and status.reason == "too_busy"
+    assert status.paused_at == dt.datetime(2026, 3, 11, 14, 30, tzinfo=dt.timezone.utc)
+    assert status.resume_at.tzinfo is not None
+
+
+def test_pause_and_resume(server, client):
+    server.add(Reply(200, STATUS_PAUSED), Reply(200, {"status": "online"}))
+    resume_at = dt.datetime(2099, 1, 1, 12, 0, tzinfo=dt.timezone.utc)
+    status = client.stores.pause("s1", gett.PauseReason.TOO_BUSY, resume_at=resume_at)
+    assert status.reason == "too_busy"
+    assert client.stores.resume("s1").is_online
+    pause, resume = server.requests
+    assert (pause.method, pause.path) == ("POST", "/v1/commerce/stores/s1/status")
+    assert pause.json == {"status": "paused", "reason": "too_busy", "resumeAt": "2099-01-01T12:00:00.000Z"}
+    assert resume.json == {"status": "online"}
+    assert_common_headers(pause, body=True)
+
+
+def test_pause_with_timedelta_sends_a_future_utc_time(server, client):
+    server.add(Reply(200, STATUS_PAUSED))
+    client.stores.pause("s1", "maintenance", resume_at=dt.timedelta(minutes=5))
+    sent = gett.models.parse_datetime(only(server).json["resumeAt"])
+    assert dt.timedelta(minutes=4) < sent - dt.datetime.now(dt.timezone.utc) <= dt.timedelta(minutes=5)
+
+
+def test_order_status_update(server, client):
+    server.add(Reply(200))
+    eta = dt.datetime(2026, 1, 13, 13, 30, tzinfo=dt.timezone.utc)
+    assert client.orders.update_status("o-1", status="confirmed", estimated_ready_at=eta) is None
+    req = only(server)
+    assert (req.method, req.path) == ("POST", "/v1/commerce/orders/o-1/status")
+    assert req.json == {"status": "confirmed", "estimatedReadyAt": "2026-01-13T13:30:00.000Z"}
+    assert_common_headers(req, body=True)
+
+
+def test_order_close_bodies(server, client):
+    client.orders.update_status("o-1", state=gett.OrderState.COMPLETED)
+    client.orders.update_status("o-2", state="cancelled", cancel_reason="Item out of stock")
+    client.orders.update_status("o-3", state="open", status=gett.OrderStatus.IN_TRANSIT)
+    assert [r.json for r in server.requests] == [
+        {"state": "completed"},
+        {"state": "cancelled", "cancelReason": "Item out of stock"},
+        {"status": "inTransit", "state": "open"},
+    ]
+
+
+def test_register_store(server, client):
+    server.add(Reply(201, ONBOARDING))
+    ob = client.onboarding.register(
+        partner_store_id="p-1", name="Pizza", catalog_callback_url="https://cdn/c.json",
+        webhook_url="https://partner/gett", phone="+1 555", timezone="America/New_York",
+        address={"street": "1 Main", "postal_code": "10001"}, description="d",
+        logo_url="https://img/l.png", delivery_allowed=True, pickup_allowed=True)
+    req = only(server)
+    assert (req.method, req.path) == ("POST", "/v1/commerce/onboarding/stores")
+    assert req.json == {"partnerStoreId": "p-1", "name": "Pizza", "catalogCallbackUrl": "https://cdn/c.json",
+                        "webhookUrl": "https://partner/gett", "phone": "+1 555",
+                        "timezone": "America/New_York", "address": {"street": "1 Main", "postalCode": "10001"},
+                        "description": "d", "logoUrl": "https://img/l.png", "deliveryAllowed": True,
+                        "pickupAllowed": True}
+    assert_common_headers(req, body=True)
+    assert ob.onboarding_id == "ob-1" and ob.status == "pending_catalog" and ob.store_id is None
+    assert ob.created_at == dt.datetime(2026, 3, 11, 14, 30, tzinfo=dt.timezone.utc)
+
+
+def test_get_cancel_activate_onboarding(server, client):
+    server.add(Reply(200, dict(ONBOARDING, status="ready_to_activate")), Reply(204),
+               Reply(200, STORE))
+    assert client.onboarding.get("ob-1").status == "ready_to_activate"
+    assert client.onboarding.cancel("ob-1") is None
+    store = client.onboarding.activate("ob-1")
+    assert store.store_id == STORE["storeId"]
+    assert [(r.method, r.path) for r in server.requests] == [
+        ("GET", "/v1/commerce/onboarding/stores/ob-1"),
+        ("DELETE", "/v1/commerce/onboarding/stores/ob-1"),
+        ("POST", "/v1/commerce/onboarding/stores/ob-1/activate"),
+    ]
+    assert server.requests[2].body == b""
+    for req in server.requests:
+        assert_common_headers(req, body=False)
+
+
+def test_path_parameters_are_percent_encoded(server, client):
+    server.add(Reply(200, {"status": "online"}))
+    client.stores.get_status("a b?c#d%é")
+    assert only(server).path == "/v1/commerce/stores/a%20b%3Fc%23d%25%C3%A9/status"
+
+
+@pytest.mark.parametrize("bad", ["a/b", "a\rb", "a\nb", "a\0b", ""])
+def test_ids_with_slash_crlf_nul_are_refused_locally(server, client, bad):
+    with pytest.raises(gett.InvalidRequestError) as info:
+        client.stores.get(bad)
+    assert "store_id" in str(info.value)
+    with pytest.raises(gett.InvalidRequestError, match="order_id"):
+        client.orders.update_status(bad, status="ready")
+    with pytest.raises(gett.InvalidRequestError, match="onboarding_id"):
+        client.onboarding.activate(bad)
+    assert server.requests == []
+
+
+# ------------------------------------------------------------ models bound to the client
+
+def test_store_methods_call_through_the_client(server, client):
+    server.add(Reply(200, STORE), Reply(200, STATUS_PAUSED), Reply(200, {"status": "online"}),
+               Reply(200, dict(STORE, phone="+1 999")))
+    store = client.stores.get("s1")
+    assert store.pause("too_busy").status == "paused" and store.status == "paused"
+    assert store.resume().is_online and store.status == "online"
+    assert store.update(phone="+1 999") is store and store.phone == "+1 999"
+    assert server.requests[3].json == {"phone": "+1 999"}
+
+
+def test_order_object_tracks_state_and_refuses_misuse_without_a_request(server, client):
+    order = client.order("o-1")
+    order.confirm().start_preparing().mark_ready()
+    assert order.status == "ready"
+    with pytest.raises(gett.InvalidTransitionError, match="only moves forward"):
+        order.confirm()
+    with pytest.raises(gett.InvalidTransitionError, match="reason"):
+        order.cancel("")
+    order.complete()
+    assert order.state == "completed" and order.is_closed
+    with pytest.raises(gett.InvalidTransitionError, match="already completed"):
+        order.cancel("too late")
+    with pytest.raises(gett.InvalidTransitionError):
+        order.mark_in_transit()
+    assert [r.json for r in server.requests] == [
+        {"status": "confirmed"}, {"status": "preparing"}, {"status": "ready"}, {"state": "completed"}]
+
+
+def test_onboarding_wait_polls_until_ready_with_progress(server, client, capsys):
+    server.add(Reply(201, ONBOARDING), Reply(200, dict(ONBOARDING, status="catalog_ingesting")),
+               Reply(200, dict(ONBOARDING, status="ready_to_activate")))
+    ob = client.onboarding.register(partner_store_id="p-1", name="P", catalog_callback_url="http://c/x",
+                                    webhook_url="http://w/x")
+    assert ob.wait(timeout=5, poll_interval=0.01, progress=True) is ob
+    assert ob.status == "ready_to_activate"
+    assert "ready_to_activate" in capsys.readouterr().err
+
+
+def test_onboarding_wait_raises_on_catalog_failed(server, client):
+    server.add(Reply(200, dict(ONBOARDING, status="catalog_failed", error="/items/x: dangling")))
+    ob = gett.Onboarding("ob-1", status="pending_catalog", client=client)
+    with pytest.raises(gett.OnboardingFailedError) as info:
+        ob.wait(timeout=5, poll_interval=0.01)
+    assert info.value.error == "/items/x: dangling" and "dangling" in str(info.value)
+
+
+def test_onboarding_wait_times_out(server, client):
+    server.default = lambda req: Reply(200, ONBOARDING)
+    ob = gett.Onboarding("ob-1", status="pending_catalog", client=client)
+    with pytest.raises(gett.APITimeoutError, match="still pending_catalog"):
+        ob.wait(timeout=0.2, poll_interval=0.05)
+
+
+# ------------------------------------------------------------ errors
+
+@pytest.mark.parametrize("status,cls,code", [
+    (400, gett.BadRequestError, "INVALID_REQUEST"),
+    (401, gett.AuthenticationError, "UNAUTHENTICATED"),
+    (403, gett.PermissionDeniedError, "FORBIDDEN"),
+    (404, gett.NotFoundError, "STORE_NOT_FOUND"),
+    (409, gett.ConflictError, "CONFLICT"),
+    (422, gett.UnprocessableEntityError, "VALIDATION_FAILED"),
+    (429, gett.RateLimitError, "RATE_LIMITED"),
+    (500, gett.InternalServerError, "INTERNAL_ERROR"),
+    (503, gett.InternalServerError, "SERVICE_UNAVAILABLE"),
+])
+def test_problem_json_maps_to_the_right_class_with_every_field(server, status, cls, code):
+    errors = [{"code": "X", "message": "m", "jsonPath": "$.status"}]
+    body = problem(status, code, detail="explained", errors=errors, retryAfter=7)
+    server.default = lambda req: Reply(status, body, headers={"X-RateLimit-Remaining": "0"})
+    with gett.Client(api_key=API_KEY, base_url=server.url, max_retries=0) as client:
+        with pytest.raises(cls) as info:
+            client.stores.get("s1")
+    err = info.value
+    assert isinstance(err, gett.APIStatusError) and isinstance(err, gett.GettError)
+    assert err.status_code == status and err.error_code == code
+    assert err.error_category == "server_error" and err.retryable is (status in (429, 500, 503))
+    assert err.retry_after == 7 and err.request_id == "req_abc123" and err.title == "Error"
+    assert err.detail == "explained" and err.instance == "/v1/commerce/x"
+    assert err.errors == errors and err.body == body
+    assert err.headers["X-RateLimit-Remaining"] == "0"
+    assert code in str(err) and "req_abc123" in str(err)
+    assert err.method == "GET" and err.url.endswith("/v1/commerce/stores/s1")
+    assert isinstance(err.__cause__, gett._core.TransportError)
+
+
+def test_html_502_page_gives_internal_server_error_with_text_detail(server):
+    html = b"<html><body><h1>502 Bad Gateway</h1></body></html>"
+    server.default = lambda req: Reply(502, body=html, content_type="text/html")
+    with gett.Client(api_key=API_KEY, base_url=server.url, max_retries=0) as client:
+        with pytest.raises(gett.InternalServerError) as info:
+            client.stores.get("s1")
+    assert info.value.status_code == 502 and "502 Bad Gateway" in info.value.detail
+    assert info.value.error_code is None and info.value.body == html.decode()
+
+
+def test_empty_503_gives_internal_server_error(server):
+    server.default = lambda req: Reply(503)
+    with gett.Client(api_key=API_KEY, base_url=server.url, max_retries=0) as client:
+        with pytest.raises(gett.InternalServerError) as info:
+            client.stores.get_status("s1")
+    assert info.value.status_code == 503 and info.value.body is None and info.value.retryable
+
+
+def test_success_with_invalid_json_is_a_clear_error(server, client):
+    server.add(Reply(200, body=b'{"status": "onl'))
+    with pytest.raises(gett.APIConnectionError, match="not valid JSON"):
+        client.stores.get_status("s1")
+
+
+def test_connection_refused_is_api_connection_error():
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    with gett.Client(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}", max_retries=1) as client:
+        with pytest.raises(gett.APIConnectionError) as info:
+            client.stores.get("s1")
+    assert not isinstance(info.value, gett.APITimeoutError)
+    assert info.value.attempts == 2
+
+
+# ------------------------------------------------------------ local argument checks
+
+@pytest.mark.parametrize("call,field", [
+    (lambda c: c.stores.pause("s1", "lunch"), "reason"),
+    (lambda c: c.stores.pause("s1", 3), "reason"),
+    (lambda c: c.stores.pause("s1", "too_busy", resume_at=dt.datetime(2099, 1, 1)), "resume_at"),
+    (lambda c: c.stores.pause("s1", "too_busy", resume_at=dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)),
+     "resume_at"),
+    (lambda c: c.stores.pause("s1", "too_busy", resume_at="tomorrow"), "resume_at"),
+    (lambda c: c.stores.update("s1"), None),
+    (lambda c: c.stores.update("s1", name=""), "name"),
+    (lambda c: c.stores.update("s1", logo_url="ftp://x"), "logo_url"),
+    (lambda c: c.stores.update("s1", delivery_allowed="yes"), "delivery_allowed"),
+    (lambda c: c.stores.update("s1", delivery_allowed=False, pickup_allowed=False), "pickup_allowed"),
+    (lambda c: c.orders.update_status("o1"), "status"),
+    (lambda c: c.orders.update_status("o1", status="done"), "status"),
+    (lambda c: c.orders.update_status("o1", status="pending"), "status"),
+    (lambda c: c.orders.update_status("o1", state="closed"), "state"),
+    (lambda c: c.orders.update_status("o1", state="completed", status="ready"), "state"),
+    (lambda c: c.orders.update_status("o1", state="cancelled"), "cancel_reason"),
+    (lambda c: c.orders.update_status("o1", status="ready", cancel_reason="x"), "cancel_reason"),
+    (lambda c: c.orders.update_status("o1", status="ready", estimated_ready_at=dt.datetime(2026, 1, 1)),
+     "estimated_ready_at"),
+    (lambda c: c.onboarding.register(partner_store_id="p", name="n", catalog_callback_url="not a url",
+                                     webhook_url="https://w"), "catalog_callback_url"),
+    (lambda c: c.onboarding.register(partner_store_id="p", name="n", catalog_callback_url="https://c",
+                                     webhook_url="https://w", colour="red"), "colour"),
+    (lambda c: c.onboarding.register(partner_store_id="p", name="n", catalog_callback_url="https://c",
+                                     webhook_url="https://w", timezone="Mars/Base"), "timezone"),
+    (lambda c: c.onboarding.register(partner_store_id="p", name="n", catalog_callback_url="https://c",
+                                     webhook_url="https://w", address={"zip": "1"}), "address.zip"),
+    (lambda c: c.catalog.notify("s1", "file:///etc/passwd"), "callback_url"),
+    (lambda c: c.order(""), "order_id"),
+])
+def test_bad_arguments_raise_invalid_request_error_naming_the_field(server, client, call, field):
+    with pytest.raises(gett.InvalidRequestError) as info:
+        call(client)
+    err = info.value
+    assert isinstance(err, ValueError)
+    if field is not None:
+        assert err.field == field and field.split(".")[-1] in str(err)
+    assert server.requests == []
+
+
+def test_enum_error_lists_allowed_values(client):
+    with pytest.raises(gett.InvalidRequestError) as info:
+        client.stores.pause("s1", "lunch")
+    for value in ("operational_issues", "staff_shortage", "too_busy", "maintenance", "other"):
+        assert value in str(info.value)
+
+
+def test_client_argument_checks(monkeypatch):
+    monkeypatch.delenv("GETT_API_KEY", raising=False)
+    with pytest.raises(gett.InvalidRequestError, match="GETT_API_KEY"):
+        gett.Client()
+    with pytest.raises(gett.InvalidRequestError, match="api_key"):
+        gett.Client(api_key="zpka_x\r\nX-Evil: 1")
+    with pytest.raises(gett.InvalidRequestError, match="base_url"):
+        gett.Client(api_key="k", base_url="ftp://example.com")
+    with pytest.raises(gett.InvalidRequestError, match="allow_insecure_http"):
+        gett.Client(api_key="k", base_url="http://api.example.com")
+    gett.Client(api_key="k", base_url="http://api.example.com", allow_insecure_http=True).close()
+    gett.Client(api_key="k", base_url="http://localhost:1").close()
+    gett.Client(api_key="k", base_url="http://[::1]:1").close()
+    with pytest.raises(gett.InvalidRequestError, match="timeout"):
+        gett.Client(api_key="k", timeout=0)
+    with pytest.raises(gett.InvalidRequestError, match="max_retries"):
+        gett.Client(api_key="k", max_retries=-1)
+
+
+def test_environment_variables_configure_the_client(server, monkeypatch):
+    monkeypatch.setenv("GETT_API_KEY", API_KEY)
+    monkeypatch.setenv("GETT_BASE_URL", server.url)
+    server.add(Reply(200, {"status": "online"}))
+    with gett.Client() as client:
+        assert client.base_url == server.url
+        client.stores.get_status("s1")
+    assert server.requests[0].headers["Authorization"] == f"Bearer {API_KEY}"
+    monkeypatch.delenv("GETT_BASE_URL")
+    assert gett.Client(api_key="k").base_url == "https://api.gett-tech.com"
+
+
+def test_close_is_idempotent_and_later_calls_fail_clearly(server):
+    client = gett.Client(api_key=API_KEY, base_url=server.url)
+    client.close()
+    client.close()
+    assert client.closed and "closed" in repr(client)
+    with pytest.raises(gett.InvalidRequestError, match="closed"):
+        client.stores.get("s1")
+
+
+def test_amounts_are_decimal(server):
+    amounts = gett.Amounts.from_dict({"subTotal": 15.0, "taxes": 1.25, "fees": 2})
+    assert amounts.sub_total == Decimal("15.0") and amounts.total == Decimal("18.25")
+    assert amounts.to_dict() == {"subTotal": 15, "taxes": 1.25, "fees": 2, "total": 18.25}

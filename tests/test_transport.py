@@ -1,0 +1,367 @@
+"""C transport behaviour: retries, deadlines, connection reuse, GIL release,
+threads, fork, key redaction, and flat memory over many calls."""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+import gettcommerce as gett
+from conftest import API_KEY, Reply, problem
+
+OK_STATUS = Reply(200, {"status": "online"})
+
+
+def make_client(server, **kw):
+    kw.setdefault("timeout", 5.0)
+    return gett.Client(api_key=API_KEY, base_url=server.url, **kw)
+
+
+# ------------------------------------------------------------ retries
+
+@pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
+def test_retryable_statuses_are_retried_then_succeed(server, status):
+    server.add(Reply(status, headers={"Retry-After": "0"}), OK_STATUS)
+    with make_client(server) as client:
+        assert client.stores.get_status("s1").is_online
+    assert len(server.requests) == 2
+
+
+def test_problem_marked_retryable_is_retried_even_on_other_status(server):
+    server.add(Reply(409, problem(409, "CONFLICT", retryable=True, retryAfter=0)), OK_STATUS)
+    with make_client(server) as client:
+        client.stores.get_status("s1")
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
+def test_non_retryable_statuses_are_not_retried(server, status):
+    server.default = lambda req: Reply(status, problem(status, "X", retryable=False))
+    with make_client(server) as client:
+        with pytest.raises(gett.APIStatusError) as info:
+            client.stores.get_status("s1")
+    assert len(server.requests) == 1 and info.value.attempts == 1
+
+
+def test_max_retries_bounds_the_attempts(server):
+    server.default = lambda req: Reply(503, problem(503, "SERVICE_UNAVAILABLE", retryAfter=0))
+    with make_client(server, max_retries=3) as client:
+        with pytest.raises(gett.InternalServerError) as info:
+            client.stores.get_status("s1")
+    assert len(server.requests) == 4 and info.value.attempts == 4
+    server.requests.clear()
+    with make_client(server, max_retries=0) as client:
+        with pytest.raises(gett.InternalServerError):
+            client.stores.get_status("s1")
+    assert len(server.requests) == 1
+
+
+def test_retry_after_header_is_honoured(server):
+    server.add(Reply(429, problem(429, "RATE_LIMITED"), headers={"Retry-After": "0.4"}), OK_STATUS)
+    with make_client(server) as client:
+        start = time.monotonic()
+        client.stores.get_status("s1")
+        elapsed = time.monotonic() - start
+    assert 0.4 <= elapsed < 2.0
+
+
+def test_retry_after_body_field_is_honoured(server):
+    server.add(Reply(503, problem(503, "SERVICE_UNAVAILABLE", retryAfter=0.3)), OK_STATUS)
+    with make_client(server) as client:
+        start = time.monotonic()
+        client.stores.get_status("s1")
+    assert 0.3 <= time.monotonic() - start < 2.0
+
+
+def test_exponential_backoff_without_retry_after(server):
+    # 0.5 s then 1 s, each up to 25% shorter (jitter): 1.125 s .. 1.5 s in all.
+    server.add(Reply(503), Reply(503), OK_STATUS)
+    with make_client(server, max_retries=2) as client:
+        start = time.monotonic()
+        client.stores.get_status("s1")
+        elapsed = time.monotonic() - start
+    assert 1.12 <= elapsed < 2.5
+
+
+def test_retry_after_beyond_the_deadline_fails_fast(server):
+    server.default = lambda req: Reply(429, problem(429, "RATE_LIMITED", retryAfter=60),
+                                       headers={"Retry-After": "60"})
+    with make_client(server, timeout=2.0) as client:
+        start = time.monotonic()
+        with pytest.raises(gett.RateLimitError) as info:
+            client.stores.get_status("s1")
+    assert time.monotonic() - start < 0.5
+    assert info.value.retry_after == 60 and len(server.requests) == 1
+
+
+def test_timeout_bounds_the_whole_call_retries_included(server):
+    server.default = lambda req: Reply(200, {"status": "online"}, delay=0.6)
+    with make_client(server, timeout=1.0, max_retries=5) as client:
+        server.script.clear()
+        server.add(Reply(503, headers={"Retry-After": "0"}, delay=0.6))
+        start = time.monotonic()
+        with pytest.raises(gett.APITimeoutError):
+            client.stores.get_status("s1")
+        elapsed = time.monotonic() - start
+    assert 0.9 <= elapsed <= 1.1 + 0.1
+
+
+def test_slow_response_times_out_within_ten_percent(server):
+    server.default = lambda req: Reply(200, {}, delay=3)
+    with make_client(server, timeout=0.5) as client:
+        start = time.monotonic()
+        with pytest.raises(gett.APITimeoutError) as info:
+            client.stores.get("s1")
+        elapsed = time.monotonic() - start
+    assert 0.45 <= elapsed <= 0.55 + 0.05
+    assert isinstance(info.value, gett.APIConnectionError)
+
+
+def test_dropped_connection_retries_idempotent_calls(server):
+    server.add(Reply(action="close"), OK_STATUS)
+    with make_client(server) as client:
+        assert client.stores.get_status("s1").is_online
+    assert len(server.requests) == 2
+
+
+def test_dropped_connection_mid_body_retries_idempotent_calls(server):
+    server.add(Reply(200, {"status": "online", "pad": "x" * 100}, action="close_mid_body"), OK_STATUS)
+    with make_client(server) as client:
+        client.orders.update_status("o1", status="ready")
+    assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize("action", ["close", "close_mid_body"])
+def test_register_store_is_never_sent_twice_after_an_ambiguous_failure(server, action):
+    server.default = lambda req: (Reply(201, {"onboardingId": "ob"}, action=action)
+                                  if req.path.endswith("/onboarding/stores") else OK_STATUS)
+    with make_client(server, max_retries=3) as client:
+        client.stores.get_status("warm-up")  # a pooled keep-alive connection exists
+        server.requests.clear()
+        with pytest.raises(gett.APIConnectionError):
+            client.onboarding.register(partner_store_id="p", name="n", catalog_callback_url="http://c/x",
+                                       webhook_url="http://w/x")
+    assert [r.path for r in server.requests] == ["/v1/commerce/onboarding/stores"]
+
+
+def test_connection_refused_is_retried_for_every_call():
+    import socket
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    with gett.Client(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}", max_retries=1) as client:
+        with pytest.raises(gett.APIConnectionError) as info:
+            client.onboarding.register(partner_store_id="p", name="n", catalog_callback_url="http://c/x",
+                                       webhook_url="http://w/x")
+    assert info.value.attempts == 2  # nothing was sent, so even register is retried
+
+
+def test_oversized_response_is_stopped_with_a_clear_error(server):
+    server.default = lambda req: Reply(200, body=b'{"x":"' + b"a" * 200_000 + b'"}')
+    with make_client(server, max_response_bytes=100_000) as client:
+        with pytest.raises(gett.APIConnectionError, match="max_response_bytes"):
+            client.stores.get("s1")
+        assert client._core.idle_handles == 1
+
+
+# ------------------------------------------------------------ connections, GIL, threads, fork
+
+def test_sequential_calls_reuse_one_connection(server):
+    with make_client(server) as client:
+        for i in range(50):
+            client.stores.get_status(f"s{i}")
+    assert len(server.requests) == 50
+    assert len({r.port for r in server.requests}) == 1
+
+
+def test_the_gil_is_released_while_waiting(server):
+    server.default = lambda req: Reply(200, {"status": "online"}, delay=0.5)
+    counter = 0
+    with make_client(server) as client:
+        thread = threading.Thread(target=client.stores.get_status, args=("s1",))
+        thread.start()
+        time.sleep(0.05)
+        deadline = time.monotonic() + 0.3
+        while time.monotonic() < deadline:
+            counter += 1
+        thread.join()
+    assert counter > 100_000  # the main thread ran freely during the call
+
+
+def test_eight_threads_share_one_client(server):
+    server.default = lambda req: Reply(200, {"status": "online", "echo": req.path})
+    errors, results = [], []
+    with make_client(server, pool_size=8) as client:
+        def work(n):
+            try:
+                for i in range(50):
+                    path_id = f"t{n}-{i}"
+                    raw = client._request(gett._client.EP_GET_STORE_STATUS, (path_id,))
+                    results.append(raw["echo"] == f"/v1/commerce/stores/{path_id}/status")
+            except Exception as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert client._core.idle_handles <= 8
+    assert errors == [] and len(results) == 400 and all(results)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_client_survives_fork_and_parent_is_unaffected(server):
+    with make_client(server) as client:
+        client.stores.get_status("before")
+        parent_port = server.requests[-1].port
+        pid = os.fork()
+        if pid == 0:  # child: must open its own connection and succeed
+            code = 1
+            try:
+                client.stores.get_status("child")
+                code = 0
+            finally:
+                os._exit(code)
+        _, status = os.waitpid(pid, 0)
+        assert os.WEXITSTATUS(status) == 0
+        client.stores.get_status("after")
+    by_path = {r.path.split("/")[-2]: r.port for r in server.requests}
+    assert by_path["child"] != parent_port        # the child did not reuse the parent's socket
+    assert by_path["after"] == parent_port        # the parent's connection is intact
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_fork_from_a_multithreaded_parent(server):
+    server.default = lambda req: Reply(200, {"status": "online"}, delay=0.01)
+    with make_client(server) as client:
+        stop = threading.Event()
+
+        def busy():
+            while not stop.is_set():
+                client.stores.get_status("bg")
+        workers = [threading.Thread(target=busy) for _ in range(3)]
+        for w in workers:
+            w.start()
+        try:
+            for _ in range(3):
+                pid = os.fork()
+                if pid == 0:
+                    code = 1
+                    try:
+                        client.stores.get_status("child")
+                        code = 0
+                    finally:
+                        os._exit(code)
+                _, status = os.waitpid(pid, 0)
+                assert os.WEXITSTATUS(status) == 0
+        finally:
+            stop.set()
+            for w in workers:
+                w.join()
+
+
+# ------------------------------------------------------------ the key stays secret
+
+def test_api_key_never_appears_in_repr_errors_or_logs(server, caplog):
+    server.default = lambda req: Reply(401, problem(401, "UNAUTHENTICATED", detail="Provide a valid API key"))
+    caplog.set_level(logging.DEBUG, logger="gettcommerce")
+    client = make_client(server)
+    texts = [repr(client), str(client), repr(client._core), repr(client.stores)]
+    with pytest.raises(gett.AuthenticationError) as info:
+        client.stores.get("s1")
+    err = info.value
+    import traceback
+    texts += [str(err), repr(err), "".join(traceback.format_exception(err)), repr(vars(err)),
+              repr(vars(err.__cause__)), caplog.text]
+    client.close()
+    assert "GET /v1/commerce/stores/s1 -> 401" in caplog.text
+    for text in texts:
+        assert API_KEY not in text
+        assert API_KEY[5:] not in text
+
+
+def test_debug_log_has_one_line_per_attempt(server, caplog):
+    caplog.set_level(logging.DEBUG, logger="gettcommerce")
+    server.add(Reply(503, headers={"Retry-After": "0"}), OK_STATUS)
+    with make_client(server) as client:
+        client.stores.get_status("s1")
+    lines = [r.getMessage() for r in caplog.records if r.name == "gettcommerce"]
+    assert len(lines) == 2
+    assert "-> 503" in lines[0] and "(attempt 1)" in lines[0]
+    assert "-> 200" in lines[1] and "(attempt 2)" in lines[1] and " ms " in lines[1]
+
+
+# ------------------------------------------------------------ memory
+
+LEAK_SCRIPT = textwrap.dedent("""
+    import gc, json, sys, threading, socket, resource
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    import gettcommerce as gett
+
+    class H(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        def setup(self):
+            super().setup()
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        def log_message(self, *a): pass
+        def do_GET(self):
+            if "missing" in self.path:
+                body, code = b'{"status": 404, "errorCode": "NOT_FOUND"}', 404
+            else:
+                body, code = b'{"status": "paused", "reason": "too_busy", "pausedAt": "2026-03-11T14:30:00Z"}', 200
+            self.send_response(code)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+        def do_POST(self):
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(200)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), H)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    client = gett.Client(api_key="zpka_leak", base_url=f"http://127.0.0.1:{srv.server_port}", max_retries=0)
+
+    def batch(n):
+        for i in range(n):
+            client.stores.get_status("s1")
+            client.orders.update_status("o1", status="ready")
+            if i % 10 == 0:
+                try:
+                    client.stores.get("missing")
+                except gett.NotFoundError:
+                    pass
+
+    def rss_kb():
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+
+    batch(2000)
+    gc.collect()
+    objects, rss = len(gc.get_objects()), rss_kb()
+    batch(5000)
+    gc.collect()
+    print(json.dumps({"objects": len(gc.get_objects()) - objects, "rss_kb": rss_kb() - rss}))
+""")
+
+
+def test_ten_thousand_calls_leave_objects_and_rss_flat(tmp_path):
+    script = tmp_path / "leak.py"
+    script.write_text(LEAK_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env)
+    assert out.returncode == 0, out.stderr
+    import json
+    growth = json.loads(out.stdout.strip().splitlines()[-1])
+    assert growth["objects"] < 100, growth
+    assert growth["rss_kb"] < 2048, growth
