@@ -11,7 +11,7 @@ import ipaddress
 import logging
 import os
 import platform
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
 from urllib.parse import urlsplit
 
 from . import _core
@@ -28,6 +28,8 @@ from ._constants import (
 )
 from ._version import __version__
 from .errors import CatalogValidationError, GettError, InvalidRequestError, from_transport_error
+if TYPE_CHECKING:  # pragma: no cover
+    from ._batch import Batch
 from .models import (
     Address,
     Onboarding,

@@ -303,13 +303,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--api-key", default=None, help="API key for --base-url (default: $GETT_API_KEY)")
     demo.set_defaults(func=cmd_demo)
 
-    try:
-        from . import _catalog_cli
-    except ImportError:
-        # TODO(lead): drop this guard once _catalog_cli is merged.
-        _catalog_cli = None
-    if _catalog_cli is not None:
-        _catalog_cli.register(sub)
+    from . import _catalog_cli
+    _catalog_cli.register(sub)
     return parser
 
 

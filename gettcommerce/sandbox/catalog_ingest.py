@@ -7,13 +7,12 @@ the sandbox and the SDK agree on what a valid catalog is.
 from __future__ import annotations
 
 import datetime as _dt
-import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Dict, List, Optional
 
+from ..catalog import validate_catalogset
 from ._util import loads_decimal
 from .validation import is_http_url
 
@@ -27,14 +26,6 @@ _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 class CatalogFetchError(Exception):
     """The catalog could not be downloaded (HTTP error, timeout, too large...)."""
-
-
-@dataclass
-class Issue:
-    code: str
-    path: str
-    message: str
-    severity: str = "error"
 
 
 def fetch(url: str, *, timeout: float, max_bytes: int = DEFAULT_MAX_CATALOG_BYTES) -> bytes:
@@ -69,66 +60,13 @@ def fetch(url: str, *, timeout: float, max_bytes: int = DEFAULT_MAX_CATALOG_BYTE
 
 
 def validate(raw: bytes) -> List[Any]:
-    """Every issue of a CatalogSet, from the SDK validator.
+    """Every issue of a CatalogSet, from the SDK's C validator, so the SDK and
+    the sandbox never disagree.
 
     Issues have ``severity`` ("error"/"warning"), ``code``, ``path`` (JSON
     Pointer) and ``message``.
     """
-    try:
-        from ..catalog import validate_catalogset
-    except ImportError:
-        # The C validator lands from a parallel branch; until it is merged
-        # the referential rules below keep ingestion meaningful.
-        return _fallback_validate(raw)
     return list(validate_catalogset(raw))
-
-
-def _fallback_validate(raw: bytes) -> List[Issue]:
-    try:
-        doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
-        return [Issue("invalid_json", "", f"catalog is not valid JSON: {exc}")]
-    if not isinstance(doc, dict):
-        return [Issue("wrong_type", "", "catalog must be a JSON object")]
-    issues: List[Issue] = []
-    maps = {"catalogs": "catalogId", "sections": "sectionId", "items": "itemId",
-            "modifierGroups": "modifierGroupId"}
-    for name, id_field in maps.items():
-        value = doc.get(name)
-        if not isinstance(value, dict):
-            issues.append(Issue("missing_field" if value is None else "wrong_type", f"/{name}",
-                                f"{name} must be an object mapping ids to entities"))
-            doc[name] = {}
-            continue
-        for key, entity in value.items():
-            if not isinstance(entity, dict):
-                issues.append(Issue("wrong_type", f"/{name}/{key}", f"{name}[{key!r}] must be an object"))
-            elif entity.get(id_field) != key:
-                issues.append(Issue("key_mismatch", f"/{name}/{key}/{id_field}",
-                                    f"{id_field} {entity.get(id_field)!r} differs from its map key {key!r}"))
-    refs = (("catalogs", "sectionIds", "sections"), ("sections", "sectionIds", "sections"),
-            ("sections", "itemIds", "items"), ("items", "modifierGroupIds", "modifierGroups"),
-            ("modifierGroups", "itemIds", "items"))
-    for owner, field, target in refs:
-        for key, entity in doc[owner].items():
-            if not isinstance(entity, dict):
-                continue
-            ids = entity.get(field, [])
-            if not isinstance(ids, list):
-                issues.append(Issue("wrong_type", f"/{owner}/{key}/{field}", f"{field} must be an array"))
-                continue
-            for index, ref in enumerate(ids):
-                if not isinstance(ref, str) or ref not in doc[target]:
-                    issues.append(Issue("dangling_reference", f"/{owner}/{key}/{field}/{index}",
-                                        f"{field}[{index}] refers to unknown {target} id {ref!r}"))
-    for key, item in doc["items"].items():
-        if isinstance(item, dict):
-            price = item.get("basePrice")
-            if isinstance(price, bool) or not isinstance(price, (int, float)) or not price >= 0 \
-                    or price == float("inf"):
-                issues.append(Issue("invalid_price", f"/items/{key}/basePrice",
-                                    f"basePrice must be a finite number >= 0, got {price!r}"))
-    return issues
 
 
 def describe_failure(issues: List[Any], limit: int = 3) -> str:
