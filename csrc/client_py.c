@@ -307,11 +307,18 @@ static void raise_transport_error(gc_module_state *state, const gc_endpoint *ep,
 {
     PyObject *exc = NULL, *body = NULL, *headers = NULL, *tmp;
 
-    if (parsed != NULL)
+    if (parsed != NULL) {
         body = gc_cjson_to_py(parsed);
-    else if (resp->body.len > 0)
+        /* Nested deeper than convert.c allows: keep the text instead, so the
+         * caller still gets this TransportError rather than a ValueError. */
+        if (body == NULL && PyErr_ExceptionMatches(PyExc_ValueError))
+            PyErr_Clear();
+        else if (body == NULL)
+            goto done;
+    }
+    if (body == NULL && resp->body.len > 0)
         body = PyUnicode_DecodeUTF8(resp->body.data, (Py_ssize_t)resp->body.len, "replace");
-    else
+    else if (body == NULL)
         body = Py_NewRef(Py_None);
     if (body == NULL)
         goto done;
@@ -408,8 +415,20 @@ static PyObject *finish_call(gc_module_state *state, const gc_endpoint *ep, cons
     case GC_OK:
         if (resp->body.len == 0)
             return Py_NewRef(Py_None);
-        if (parsed != NULL)
-            return gc_cjson_to_py(parsed);
+        if (parsed != NULL) {
+            PyObject *value = gc_cjson_to_py(parsed);
+            /* A body the converter refuses (nested deeper than convert.c
+             * allows, though within cJSON's cap) is the answer's fault: a
+             * typed decode error, not a bare ValueError that Client reports
+             * as a local refusal and that aborts a whole run_batch. */
+            if (value == NULL && PyErr_ExceptionMatches(PyExc_ValueError)) {
+                PyErr_Clear();
+                snprintf(msg, sizeof msg, "Gett answered %ld with JSON nested too deeply to convert",
+                         resp->status);
+                raise_transport_error(state, ep, url, resp, "decode", msg, NULL);
+            }
+            return value;
+        }
         snprintf(msg, sizeof msg, "Gett answered %ld with a body that is not valid JSON (at byte %zu)",
                  resp->status, error_offset);
         raise_transport_error(state, ep, url, resp, "decode", msg, NULL);

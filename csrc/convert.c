@@ -17,7 +17,9 @@
  * every dict share one string object and speeds later lookups. */
 static PyObject *key_to_py(const char *key)
 {
-    PyObject *s = PyUnicode_FromString(key ? key : "");
+    /* cJSON does not check UTF-8: invalid bytes become U+FFFD (as in strings). */
+    PyObject *s = key ? PyUnicode_DecodeUTF8(key, (Py_ssize_t)strlen(key), "replace")
+                      : PyUnicode_FromString("");
     if (s != NULL)
         PyUnicode_InternInPlace(&s);
     return s;
@@ -42,8 +44,14 @@ static PyObject *to_py(const cJSON *item, int depth)
         PyErr_SetString(PyExc_ValueError, "JSON nested too deeply");
         return NULL;
     }
+    /* cJSON copies string bytes without checking UTF-8.  A stray invalid
+     * byte in one field becomes U+FFFD, as the error path already does for
+     * bodies, instead of a UnicodeDecodeError that would lose the whole
+     * answer (and, in run_batch, every other call's result too). */
     if (cJSON_IsString(item))
-        return PyUnicode_FromString(item->valuestring ? item->valuestring : "");
+        return item->valuestring ? PyUnicode_DecodeUTF8(item->valuestring,
+                                                        (Py_ssize_t)strlen(item->valuestring), "replace")
+                                 : PyUnicode_FromString("");
     if (cJSON_IsNumber(item))
         return number_to_py(item);
     if (cJSON_IsTrue(item))
