@@ -1,0 +1,141 @@
+"""A focused workout of the C core for valgrind memcheck (see `make memcheck`).
+
+Runs every C path once or a few times - requests that succeed, status
+errors, connection errors, timeouts, undecodable and oversized answers,
+locally refused arguments, batches, the validator, client lifecycle - so
+that valgrind reports any invalid read/write, use of uninitialised memory
+or definite leak in _core.  Not a pytest module: run it under valgrind
+
+    PYTHONMALLOC=malloc valgrind --leak-check=full --errors-for-leak-kinds=definite \\
+        --error-exitcode=1 --suppressions=tests/memcheck/valgrind.supp \\
+        python3 tests/memcheck/memcheck.py
+"""
+from __future__ import annotations
+
+import os
+import socket
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))                    # tests/ (rawserver)
+sys.path.insert(0, os.path.dirname(os.path.dirname(HERE)))   # the repo (gettcommerce)
+
+import gettcommerce as gett  # noqa: E402
+from gettcommerce import _core  # noqa: E402
+from gettcommerce._client import EP_GET_STORE, EP_LIST_STORES, EP_ORDER_STATUS  # noqa: E402
+from gettcommerce._samples import sample_catalogset  # noqa: E402
+from gettcommerce.catalog import validate_catalogset  # noqa: E402
+from rawserver import RawServer, hang, ok_json, reset, response_bytes, send  # noqa: E402
+
+KEY = "zpka_memcheck_0123456789"
+
+
+def expect(exc_type, fn, *args, **kwargs):
+    try:
+        fn(*args, **kwargs)
+    except exc_type:
+        return
+    raise AssertionError(f"{fn!r} did not raise {exc_type.__name__}")
+
+
+def requests(raw: RawServer) -> None:
+    with gett.Client(api_key=KEY, base_url=raw.url, max_retries=1, timeout=10) as client:
+        for _ in range(3):
+            raw.add(ok_json({"storeId": "s1", "name": "Pizza", "address": {"city": "L"}}))
+            assert client.stores.get("s1").name == "Pizza"
+            raw.add(send(response_bytes(200, b""), keep_alive=True))
+            client.orders.update_status("o1", status="ready")          # JSON body, empty answer
+        raw.add(send(response_bytes(404, b'{"errorCode": "NOT_FOUND", "requestId": "r"}'), keep_alive=True))
+        expect(gett.NotFoundError, client.stores.get, "missing")
+        raw.add(send(response_bytes(503, b"", headers={"Retry-After": "0"}), keep_alive=True),
+                ok_json({"status": "online"}))
+        client.stores.get_status("s1")                                  # retried once
+        raw.add(reset(), reset(), reset())  # libcurl re-sends once on a reused connection
+        expect(gett.APIConnectionError, client.stores.get, "s1")
+        raw.add(send(response_bytes(200, b'{"a": "tru'), keep_alive=True))
+        expect(gett.APIConnectionError, client.stores.get, "s1")        # truncated JSON
+        raw.add(send(response_bytes(200, b'{"name": "\xff", "k\xfe": 1}'), keep_alive=True))
+        client.stores.get("s1")                                         # invalid UTF-8 replaced
+        raw.add(send(response_bytes(200, b"[" * 600 + b"]" * 600), keep_alive=True))
+        expect(gett.APIConnectionError, client.stores.get, "s1")        # too deep to convert
+        raw.add(send(response_bytes(500, b"[" * 600 + b"]" * 600), keep_alive=True),
+                send(response_bytes(500, b"[" * 600 + b"]" * 600), keep_alive=True))
+        expect(gett.InternalServerError, client.stores.get, "s1")
+        raw.add(send(response_bytes(200, b"{" * 5000), keep_alive=True))
+        expect(gett.APIConnectionError, client.stores.get, "s1")        # over cJSON's nesting cap
+        expect(gett.InvalidRequestError, client.stores.get, "a/b")      # refused locally
+        expect(gett.InvalidRequestError, client._request, EP_ORDER_STATUS, ("o1",), None,
+               {"bad": object()})                                       # unconvertible body
+        client._request(EP_LIST_STORES, (), {"limit": 5, "offset": None, "q": "a b\r\n"})
+    with gett.Client(api_key=KEY, base_url=raw.url, max_response_bytes=1000) as small:
+        raw.add(send(response_bytes(200, b'"' + b"x" * 5000 + b'"'), keep_alive=True))
+        expect(gett.APIConnectionError, small.stores.get, "s1")         # over max_response_bytes
+    with gett.Client(api_key=KEY, base_url=raw.url, timeout=0.5, max_retries=0) as slow:
+        raw.add(hang(raw.stop))
+        expect(gett.APITimeoutError, slow.stores.get, "s1")
+
+
+def refused() -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with gett.Client(api_key=KEY, base_url=f"http://127.0.0.1:{port}", max_retries=1) as client:
+        expect(gett.APIConnectionError, client.stores.get, "s1")
+
+
+def batch(raw: RawServer) -> None:
+    with gett.Client(api_key=KEY, base_url=raw.url, max_retries=1) as client:
+        raw.default = ok_json({"storeId": "b"})
+        raw.add(send(response_bytes(404, b'{"errorCode": "NOT_FOUND"}'), keep_alive=True))
+        b = client.batch(concurrency=3)
+        for i in range(8):
+            b.stores.get(f"s{i}")
+        b.orders.update_status("o1", status="ready")
+        b.stores.get("bad/id")                                          # refused in C: its result
+        results = b.run()
+        assert len(results) == 10 and len(b.errors) == 2, b.errors
+        core = client._core
+        out = core.run_batch([(EP_GET_STORE, ("s1",), None, None), (EP_GET_STORE, ("x/y",), None, None),
+                              (EP_GET_STORE, ("s2",), {"q": 1}, None)], concurrency=2)
+        assert [ok for ok, _ in out] == [True, False, True]
+        assert core.run_batch([]) == []
+
+
+def lifecycle(raw: RawServer) -> None:
+    for _ in range(5):
+        c = _core.Client(raw.url, KEY, "ua/1", ca_bundle="/dev/null", pool_size=2)
+        repr(c)
+        c.close()
+        c.close()
+        expect(RuntimeError, c.request, EP_GET_STORE, ("s1",))
+    expect(ValueError, _core.Client, raw.url, "k\r\n", "ua")
+    expect(ValueError, _core.Client, raw.url, KEY, "ua", timeout=-1.0)
+    expect(TypeError, _core.Client, raw.url, KEY)
+    c = _core.Client(raw.url, KEY, "ua/1")
+    c.request(EP_GET_STORE, ("s1",))
+    del c                                                               # dealloc with a pooled handle
+
+
+def validator() -> None:
+    raw = sample_catalogset().to_json()
+    broken = raw.replace(b'"sectionIds"', b'"sectionIdz"', 1)
+    for data in (raw, broken, b'{"catalogs": [}', b"", b"[]", "{}", sample_catalogset().to_dict(),
+                 b'{"sections": {"a": {"sectionId": "a", "name": "x", "sectionIds": ["a"], "itemIds": []}}}',
+                 b"[" * 3000):
+        for issue in validate_catalogset(data):
+            str(issue)
+    expect(TypeError, _core.validate_catalogset, 42)
+
+
+def main() -> None:
+    with RawServer() as raw:
+        requests(raw)
+        batch(raw)
+        lifecycle(raw)
+    refused()
+    validator()
+    print("memcheck workout done")
+
+
+if __name__ == "__main__":
+    main()
