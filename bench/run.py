@@ -350,7 +350,14 @@ def version_of(cmd: Sequence[str], pattern: str = r"(\d+\.\d+[\w.\-]*)") -> str:
     return match.group(1) if match else "?"
 
 
-def machine_description(nginx: str) -> List[tuple]:
+def load_average() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+def machine_description(nginx: str, load_before: str) -> List[tuple]:
     cpu = "?"
     mem = "?"
     try:
@@ -387,6 +394,7 @@ def machine_description(nginx: str) -> List[tuple]:
         ("peers", ", ".join(p for p in peers if p)),
         ("pycurl's libcurl", re.sub(r"^PycURL/\S+ ", "", pycurl_curl) or "?"),
         ("gettcommerce commit", commit),
+        ("load average (1/5/15 min) before / after", f"{load_before} / {load_average()}"),
     ]
 
 
@@ -556,6 +564,7 @@ def main(argv=None) -> int:
     # SIGTERM (e.g. a CI time-out) must still stop nginx: turn it into SystemExit.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     started = time.monotonic()
+    load_before = load_average()
     ensure_peers(not args.no_install)
     nginx_bin = ensure_nginx(not args.no_install)
     floors = build_floors()
@@ -570,7 +579,7 @@ def main(argv=None) -> int:
         log("[bench] import times")
         imports = measure_imports(["gettcommerce", "requests", "httpx", "urllib3", "aiohttp",
                                    "pycurl"], args.import_runs)
-    report = render(args, specs, imports, machine_description(nginx_bin), time.monotonic() - started)
+    report = render(args, specs, imports, machine_description(nginx_bin, load_before), time.monotonic() - started)
     output.write_text(report)
     print(report)
     log(f"[bench] wrote {output.relative_to(ROOT) if output.is_relative_to(ROOT) else output}")
