@@ -366,6 +366,104 @@ static void log_attempts(gc_module_state *state, const gc_endpoint *ep, const ch
     PyErr_Restore(exc_type, exc_value, exc_tb);
 }
 
+/* Arguments of one call -> C memory (URL and JSON body text).  The caller
+ * frees url and *body_text (cJSON_free).  -1 with an exception set. */
+static int prepare_call(CoreClient *self, PyObject *endpoint, PyObject *params, PyObject *query,
+                        PyObject *body, const gc_endpoint **ep_out, gc_buf *url, char **body_text)
+{
+    long endpoint_id = PyLong_AsLong(endpoint);
+    cJSON *tree;
+
+    *body_text = NULL;
+    if (endpoint_id == -1 && PyErr_Occurred())
+        return -1;
+    if (endpoint_id < 0 || endpoint_id >= GC_EP_COUNT) {
+        PyErr_Format(PyExc_ValueError, "request: unknown endpoint %ld", endpoint_id);
+        return -1;
+    }
+    *ep_out = &gc_endpoints[endpoint_id];
+    if (build_url(self, *ep_out, params, query, url) < 0)
+        return -1;
+    if (body != Py_None) {
+        tree = gc_py_to_cjson(body, "body");
+        if (tree == NULL)
+            return -1;
+        *body_text = cJSON_PrintUnformatted(tree);
+        cJSON_Delete(tree);
+        if (*body_text == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* A finished call -> its Python result, or NULL with the exception set. */
+static PyObject *finish_call(gc_module_state *state, const gc_endpoint *ep, const char *url,
+                             const gc_response *resp, const cJSON *parsed, size_t error_offset)
+{
+    char msg[160];
+
+    switch (resp->kind) {
+    case GC_OK:
+        if (resp->body.len == 0)
+            return Py_NewRef(Py_None);
+        if (parsed != NULL)
+            return gc_cjson_to_py(parsed);
+        snprintf(msg, sizeof msg, "Gett answered %ld with a body that is not valid JSON (at byte %zu)",
+                 resp->status, error_offset);
+        raise_transport_error(state, ep, url, resp, "decode", msg, NULL);
+        return NULL;
+    case GC_STATUS:
+        snprintf(msg, sizeof msg, "HTTP %ld from %s", resp->status, ep->name);
+        raise_transport_error(state, ep, url, resp, "status", msg, parsed);
+        return NULL;
+    case GC_TIMEOUT:
+        raise_transport_error(state, ep, url, resp, "timeout", resp->error, NULL);
+        return NULL;
+    case GC_NOMEM:
+        PyErr_NoMemory();
+        return NULL;
+    case GC_INTERRUPTED:
+        /* CPython's handler ran too: this raises KeyboardInterrupt (or what
+         * a Python-level SIGINT handler raises). */
+        if (PyErr_CheckSignals() < 0)
+            return NULL;
+        raise_transport_error(state, ep, url, resp, "connection", "interrupted by a signal", NULL);
+        return NULL;
+    default:
+        raise_transport_error(state, ep, url, resp, "connection", resp->error, NULL);
+        return NULL;
+    }
+}
+
+static cJSON *parse_body(const gc_response *resp, size_t *error_offset)
+{
+    if (resp->body.len > 0 && (resp->kind == GC_OK || resp->kind == GC_STATUS))
+        return gc_json_parse(resp->body.data, resp->body.len, error_offset);
+    return NULL;
+}
+
+/* Called with the GIL after a call ran without it: free the C client if
+ * close() came in meanwhile. */
+static void end_inflight(CoreClient *self, gc_client *client)
+{
+    self->inflight--;
+    if (self->closed && self->inflight == 0 && self->client != NULL) {
+        self->client = NULL;
+        free_client_nogil(client);
+    }
+}
+
+static int check_open(CoreClient *self)
+{
+    if (self->client == NULL || self->closed) {
+        PyErr_SetString(PyExc_RuntimeError, "the Client is closed");
+        return -1;
+    }
+    return 0;
+}
+
 static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssize_t nargs)
 {
     gc_module_state *state = state_of_type(Py_TYPE(self));
@@ -373,12 +471,12 @@ static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssiz
     gc_response resp;
     gc_request req;
     gc_attempt_log log[GC_MAX_LOG];
-    int log_len = 0, endpoint_id;
-    cJSON *body_tree = NULL, *parsed = NULL;
+    int log_len = 0;
+    cJSON *parsed = NULL;
     char *body_text = NULL;
     size_t error_offset = 0;
-    PyObject *result = NULL, *body = Py_None, *query = Py_None;
-    const gc_endpoint *ep;
+    PyObject *result = NULL;
+    const gc_endpoint *ep = NULL;
     gc_client *client;
 
     memset(&resp, 0, sizeof resp);
@@ -389,95 +487,186 @@ static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssiz
         PyErr_SetString(PyExc_TypeError, "request(endpoint, params, query=None, body=None)");
         return NULL;
     }
-    endpoint_id = PyLong_AsLong(args[0]);
-    if (endpoint_id == -1 && PyErr_Occurred())
+    if (check_open(self) < 0)
         return NULL;
-    if (endpoint_id < 0 || endpoint_id >= GC_EP_COUNT) {
-        PyErr_Format(PyExc_ValueError, "request: unknown endpoint %d", endpoint_id);
-        return NULL;
-    }
-    ep = &gc_endpoints[endpoint_id];
-    if (nargs > 2)
-        query = args[2];
-    if (nargs > 3)
-        body = args[3];
-    if (self->client == NULL || self->closed) {
-        PyErr_SetString(PyExc_RuntimeError, "the Client is closed");
-        return NULL;
-    }
-    if (build_url(self, ep, args[1], query, &url) < 0)
+    if (prepare_call(self, args[0], args[1], nargs > 2 ? args[2] : Py_None,
+                     nargs > 3 ? args[3] : Py_None, &ep, &url, &body_text) < 0)
         goto done;
-    if (body != Py_None) {
-        body_tree = gc_py_to_cjson(body, "body");
-        if (body_tree == NULL)
-            goto done;
-        body_text = cJSON_PrintUnformatted(body_tree);
-        cJSON_Delete(body_tree);
-        body_tree = NULL;
-        if (body_text == NULL) {
-            PyErr_NoMemory();
-            goto done;
-        }
-    }
     req.endpoint = ep;
     req.url = url.data;
     req.body = body_text;
     req.body_len = body_text ? strlen(body_text) : 0;
+    req.abort_flag = gc_interrupt_arm();
 
     client = self->client;
     self->inflight++;
     Py_BEGIN_ALLOW_THREADS
     gc_client_perform(client, &req, &resp, log, GC_MAX_LOG, &log_len);
-    if (resp.body.len > 0 && (resp.kind == GC_OK || resp.kind == GC_STATUS))
-        parsed = gc_json_parse(resp.body.data, resp.body.len, &error_offset);
+    parsed = parse_body(&resp, &error_offset);
     Py_END_ALLOW_THREADS
-    self->inflight--;
-    if (self->closed && self->inflight == 0 && self->client != NULL) {
-        self->client = NULL;
-        free_client_nogil(client);
-    }
+    end_inflight(self, client);
 
     log_attempts(state, ep, url.data, log, log_len);
     if (PyErr_CheckSignals() < 0)
         goto done;
-
-    switch (resp.kind) {
-    case GC_OK:
-        if (resp.body.len == 0) {
-            result = Py_NewRef(Py_None);
-        } else if (parsed == NULL) {
-            char msg[160];
-            snprintf(msg, sizeof msg, "Gett answered %ld with a body that is not valid JSON (at byte %zu)",
-                     resp.status, error_offset);
-            raise_transport_error(state, ep, url.data, &resp, "decode", msg, NULL);
-        } else {
-            result = gc_cjson_to_py(parsed);
-        }
-        break;
-    case GC_STATUS: {
-        char msg[96];
-        snprintf(msg, sizeof msg, "HTTP %ld from %s", resp.status, ep->name);
-        raise_transport_error(state, ep, url.data, &resp, "status", msg, parsed);
-        break;
-    }
-    case GC_TIMEOUT:
-        raise_transport_error(state, ep, url.data, &resp, "timeout", resp.error, NULL);
-        break;
-    case GC_NOMEM:
-        PyErr_NoMemory();
-        break;
-    default:
-        raise_transport_error(state, ep, url.data, &resp, "connection", resp.error, NULL);
-        break;
-    }
+    result = finish_call(state, ep, url.data, &resp, parsed, error_offset);
 done:
     cJSON_Delete(parsed);
-    cJSON_Delete(body_tree);
     if (body_text)
         cJSON_free(body_text);
     gc_buf_free(&url);
     gc_response_free(&resp);
     return result;
+}
+
+/* One queued call of run_batch, in C memory. */
+typedef struct batch_slot {
+    const gc_endpoint *ep;
+    gc_buf url;
+    char *body_text;
+    cJSON *parsed;
+    size_t error_offset;
+    PyObject *local_error;   /* refused before sending: the exception */
+    size_t resp_index;       /* its gc_response when sent */
+} batch_slot;
+
+static PyObject *pop_exception(void)
+{
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value != NULL && tb != NULL)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+}
+
+static PyObject *client_run_batch(CoreClient *self, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"calls", "concurrency", "progress", NULL};
+    gc_module_state *state = state_of_type(Py_TYPE(self));
+    PyObject *calls, *seq = NULL, *results = NULL;
+    int concurrency = 32, progress = 0, failed = 0;
+    Py_ssize_t n = 0, i, n_send = 0;
+    batch_slot *slots = NULL;
+    gc_request *reqs = NULL;
+    gc_response *resps = NULL;
+    size_t *index = NULL;
+    gc_client *client;
+    volatile int *abort_flag = gc_interrupt_arm();
+
+    if (state == NULL)
+        return NULL;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$ip:run_batch", kwlist, &calls, &concurrency,
+                                     &progress))
+        return NULL;
+    if (concurrency < 1) {
+        PyErr_SetString(PyExc_ValueError, "run_batch: concurrency must be >= 1");
+        return NULL;
+    }
+    if (check_open(self) < 0)
+        return NULL;
+    seq = PySequence_Fast(calls, "run_batch: calls must be a sequence of (endpoint, params, query, body)");
+    if (seq == NULL)
+        return NULL;
+    n = PySequence_Fast_GET_SIZE(seq);
+    slots = calloc((size_t)n + 1, sizeof *slots);
+    reqs = calloc((size_t)n + 1, sizeof *reqs);
+    resps = calloc((size_t)n + 1, sizeof *resps);
+    index = calloc((size_t)n + 1, sizeof *index);
+    if (!slots || !reqs || !resps || !index) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    for (i = 0; i < n; i++) {
+        PyObject *call = PySequence_Fast_GET_ITEM(seq, i);
+        if (!PyTuple_Check(call) || PyTuple_GET_SIZE(call) != 4) {
+            PyErr_Format(PyExc_TypeError, "run_batch: call %zd must be a 4-tuple", i);
+            goto done;
+        }
+        if (prepare_call(self, PyTuple_GET_ITEM(call, 0), PyTuple_GET_ITEM(call, 1),
+                         PyTuple_GET_ITEM(call, 2), PyTuple_GET_ITEM(call, 3), &slots[i].ep,
+                         &slots[i].url, &slots[i].body_text) < 0) {
+            /* A call refused locally is that call's result; the others still run. */
+            if (!PyErr_ExceptionMatches(PyExc_ValueError) && !PyErr_ExceptionMatches(PyExc_TypeError))
+                goto done;
+            slots[i].local_error = pop_exception();
+            continue;
+        }
+        reqs[n_send].endpoint = slots[i].ep;
+        reqs[n_send].url = slots[i].url.data;
+        reqs[n_send].body = slots[i].body_text;
+        reqs[n_send].body_len = slots[i].body_text ? strlen(slots[i].body_text) : 0;
+        reqs[n_send].abort_flag = abort_flag;
+        slots[i].resp_index = (size_t)n_send;
+        index[n_send++] = (size_t)i;
+    }
+
+    client = self->client;
+    self->inflight++;
+    Py_BEGIN_ALLOW_THREADS
+    failed = gc_client_perform_batch(client, reqs, resps, (size_t)n_send, concurrency, progress) < 0;
+    if (!failed)
+        for (i = 0; i < n_send; i++)
+            slots[index[i]].parsed = parse_body(&resps[i], &slots[index[i]].error_offset);
+    Py_END_ALLOW_THREADS
+    end_inflight(self, client);
+    if (failed) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (PyErr_CheckSignals() < 0)
+        goto done;
+
+    results = PyList_New(n);
+    if (results == NULL)
+        goto done;
+    for (i = 0; i < n; i++)
+        PyList_SET_ITEM(results, i, Py_NewRef(Py_None));
+    for (i = 0; i < n; i++) {
+        PyObject *item;
+        if (slots[i].local_error != NULL) {
+            item = Py_BuildValue("(OO)", Py_False, slots[i].local_error);
+        } else {
+            PyObject *value = finish_call(state, slots[i].ep, slots[i].url.data,
+                                          &resps[slots[i].resp_index], slots[i].parsed,
+                                slots[i].error_offset);
+            if (value != NULL) {
+                item = Py_BuildValue("(ON)", Py_True, value);
+            } else {
+                if (!PyErr_ExceptionMatches(state->transport_error))
+                    goto error_results;
+                value = pop_exception();
+                item = Py_BuildValue("(ON)", Py_False, value);
+            }
+        }
+        if (item == NULL)
+            goto error_results;
+        PyList_SetItem(results, i, item);
+    }
+    goto done;
+error_results:
+    Py_CLEAR(results);
+done:
+    if (slots) {
+        for (i = 0; i < n; i++) {
+            gc_buf_free(&slots[i].url);
+            if (slots[i].body_text)
+                cJSON_free(slots[i].body_text);
+            cJSON_Delete(slots[i].parsed);
+            Py_XDECREF(slots[i].local_error);
+        }
+    }
+    if (resps)
+        for (i = 0; i < n_send; i++)
+            gc_response_free(&resps[i]);
+    free(slots);
+    free(reqs);
+    free(resps);
+    free(index);
+    Py_XDECREF(seq);
+    return results;
 }
 
 static PyObject *client_idle_handles(CoreClient *self, void *Py_UNUSED(closure))
@@ -499,9 +688,13 @@ static PyObject *client_repr(CoreClient *self)
 
 static PyMethodDef client_methods[] = {
     {"request", (PyCFunction)(void (*)(void))client_request, METH_FASTCALL,
-     "request(endpoint, params, query=None, body=None, /)\n--\n\n"
+     "request($self, endpoint, params, query=None, body=None, /)\n--\n\n"
      "Perform one API call (endpoint index from ENDPOINTS), retries included.\n"
      "Returns the parsed JSON body (None when empty); raises TransportError."},
+    {"run_batch", (PyCFunction)(void (*)(void))client_run_batch, METH_VARARGS | METH_KEYWORDS,
+     "run_batch($self, /, calls, *, concurrency=32, progress=False)\n--\n\n"
+     "Run (endpoint, params, query, body) calls concurrently on curl_multi with\n"
+     "the GIL released.  Returns [(ok, value_or_exception), ...] in call order."},
     {"close", (PyCFunction)client_close, METH_NOARGS,
      "close($self, /)\n--\n\nClose pooled connections; idempotent."},
     {NULL, NULL, 0, NULL}

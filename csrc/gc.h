@@ -104,7 +104,8 @@ typedef enum gc_kind {
     GC_TIMEOUT = 2,     /* deadline passed */
     GC_CONNECTION = 3,  /* no HTTP answer */
     GC_TOO_LARGE = 4,   /* body over max_response_bytes */
-    GC_NOMEM = 5
+    GC_NOMEM = 5,
+    GC_INTERRUPTED = 6  /* *abort_flag was set (Ctrl-C on the main thread) */
 } gc_kind;
 
 typedef struct gc_config {
@@ -124,6 +125,7 @@ typedef struct gc_request {
     const char *url;           /* absolute, already encoded */
     const char *body;          /* NULL: no body */
     size_t body_len;
+    volatile int *abort_flag;  /* NULL, or set asynchronously to stop the call */
 } gc_request;
 
 typedef struct gc_response {
@@ -152,6 +154,10 @@ void gc_client_free(gc_client *client);
 int gc_client_perform(gc_client *client, const gc_request *req, gc_response *resp,
                       gc_attempt_log *log, int log_cap, int *log_len);
 void gc_response_free(gc_response *resp);
+/* Run n calls with up to `concurrency` in flight on one curl_multi, each with
+ * the retries and deadline of a single call.  0, or -1 on out-of-memory. */
+int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_response *resps,
+                            size_t n, int concurrency, int progress);
 int gc_client_idle_handles(gc_client *client);
 
 /* Delay before retry n (0-based) in seconds: exponential with jitter, or
@@ -180,6 +186,11 @@ extern struct PyModuleDef gc_core_module;                 /* module.c */
  * gc_py_to_cjson names the offending field by its path (e.g. "body.items[2]"). */
 PyObject *gc_cjson_to_py(const cJSON *item);
 cJSON *gc_py_to_cjson(PyObject *obj, const char *what);
+
+/* Ctrl-C during a call (interrupt.c): on the main thread, returns a flag a
+ * chained SIGINT handler sets, for gc_request.abort_flag; else NULL. */
+volatile int *gc_interrupt_arm(void);
+int gc_interrupt_init(void);
 
 /* Module pieces, each defined in its own file and added by module.c. */
 extern PyMethodDef gc_catalog_methods[];                  /* catalog_py.c */

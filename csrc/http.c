@@ -6,12 +6,12 @@
  * thread keep one keep-alive connection.  After fork() the child abandons
  * (never closes or reuses) the parent's handles: see the atfork handlers.
  */
-#include <errno.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <curl/curl.h>
 
@@ -75,7 +75,25 @@ typedef struct transfer_ctx {
     gc_response *resp;
     size_t max_bytes;
     int too_large;
+    volatile int *abort_flag;
 } transfer_ctx;
+
+static int interrupted(const transfer_ctx *ctx)
+{
+    return ctx->abort_flag != NULL && *ctx->abort_flag;
+}
+
+/* libcurl calls this during transfers (and on waking from poll, which a
+ * signal interrupts), so a Ctrl-C stops the call promptly. */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return interrupted(userdata) ? 1 : 0;
+}
 
 static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
@@ -118,6 +136,8 @@ static CURL *new_handle(gc_client *client)
     curl_easy_setopt(h, CURLOPT_USERAGENT, client->cfg.user_agent);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
 #if LIBCURL_VERSION_NUM >= 0x075500
     curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
 #else
@@ -280,15 +300,18 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void sleep_seconds(double seconds)
+/* Sleep in short slices so an abort flag set meanwhile ends the wait. */
+static void sleep_seconds(double seconds, const transfer_ctx *ctx)
 {
-    struct timespec req, rem;
-    if (seconds <= 0)
-        return;
-    req.tv_sec = (time_t)seconds;
-    req.tv_nsec = (long)((seconds - (double)req.tv_sec) * 1e9);
-    while (nanosleep(&req, &rem) != 0 && errno == EINTR)
-        req = rem;
+    double end = now_seconds() + seconds, left;
+    struct timespec req;
+    while (!interrupted(ctx) && (left = end - now_seconds()) > 0) {
+        if (left > 0.02)
+            left = 0.02;
+        req.tv_sec = 0;
+        req.tv_nsec = (long)(left * 1e9);
+        nanosleep(&req, NULL);
+    }
 }
 
 static long ms_ceil(double seconds)
@@ -372,6 +395,123 @@ static void record(gc_attempt_log *log, int log_cap, int *log_len, int attempt, 
     (*log_len)++;
 }
 
+/* Prepare handle h for one call (the same for every attempt). */
+static void prepare_handle(gc_client *client, CURL *h, const gc_request *req, transfer_ctx *ctx)
+{
+    curl_easy_setopt(h, CURLOPT_URL, req->url);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, ctx);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, ctx);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, ctx);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, ctx);
+    ctx->abort_flag = req->abort_flag;
+    set_method(h, client, req);
+    /* A non-idempotent call goes on a fresh connection: on a reused one,
+     * libcurl silently re-sends a request whose connection died unanswered,
+     * which for register-store could register the store twice. */
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, req->endpoint->idempotent ? 0L : 1L);
+}
+
+/* Drop pointers into one call's memory before the handle is shared again. */
+static void release_handle(CURL *h)
+{
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, NULL);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, NULL);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+}
+
+/* Start of an attempt: clear the response, bound it by what is left of
+ * the deadline.  Returns 0, or -1 when the deadline has passed. */
+static int begin_attempt(const gc_config *cfg, CURL *h, transfer_ctx *ctx, double deadline, int attempt)
+{
+    gc_response *resp = ctx->resp;
+    double remaining = deadline - now_seconds();
+    if (remaining <= 0) {
+        resp->kind = GC_TIMEOUT;
+        snprintf(resp->error, sizeof resp->error, "timed out after %.3g s (%d attempt%s)",
+                 cfg->timeout, attempt, attempt == 1 ? "" : "s");
+        return -1;
+    }
+    gc_buf_clear(&resp->body);
+    gc_buf_clear(&resp->headers);
+    ctx->too_large = 0;
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms_ceil(remaining));
+    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
+                     ms_ceil(cfg->connect_timeout < remaining ? cfg->connect_timeout : remaining));
+    return 0;
+}
+
+/* After attempt number `attempt` (0-based) ended with rc: classify it into
+ * resp and decide.  Returns the delay before the next attempt (>= 0), or
+ * -1 when the call is finished (successfully or not).  One policy for the
+ * sequential and the batch engine (DESIGN §2 "Retries"). */
+static double attempt_outcome(const gc_config *cfg, const gc_request *req, CURL *h, CURLcode rc,
+                              transfer_ctx *ctx, int attempt, double attempt_start, double deadline,
+                              gc_attempt_log *log, int log_cap, int *log_len)
+{
+    gc_response *resp = ctx->resp;
+    int may_retry = attempt < cfg->max_retries;
+    double ms = (now_seconds() - attempt_start) * 1000.0, delay;
+
+    resp->attempts = attempt + 1;
+    if (rc == CURLE_ABORTED_BY_CALLBACK || interrupted(ctx)) {
+        resp->kind = GC_INTERRUPTED;
+        snprintf(resp->error, sizeof resp->error, "interrupted");
+        return -1;
+    }
+    if (rc == CURLE_OK) {
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+        resp->kind = (resp->status >= 200 && resp->status < 300) ? GC_OK : GC_STATUS;
+        record(log, log_cap, log_len, attempt + 1, resp->status, ms, resp->kind);
+        if (resp->kind == GC_OK || !may_retry ||
+            !gc_status_retryable(resp->status, resp->body.data, resp->body.len))
+            return -1;
+        delay = gc_retry_delay(attempt, gc_response_retry_after(resp));
+        /* Waiting past the deadline cannot succeed: fail now with this answer. */
+        return now_seconds() + delay >= deadline ? -1 : delay;
+    }
+    if (rc == CURLE_WRITE_ERROR && ctx->too_large) {
+        resp->kind = GC_TOO_LARGE;
+        curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
+        snprintf(resp->error, sizeof resp->error,
+                 "response body larger than max_response_bytes (%zu bytes)", cfg->max_response_bytes);
+        record(log, log_cap, log_len, attempt + 1, resp->status, ms, GC_TOO_LARGE);
+        return -1;
+    }
+    if (rc == CURLE_OUT_OF_MEMORY) {
+        resp->kind = GC_NOMEM;
+        snprintf(resp->error, sizeof resp->error, "out of memory");
+        return -1;
+    }
+    resp->status = 0;
+    if (rc == CURLE_OPERATION_TIMEDOUT && now_seconds() >= deadline - 0.001) {
+        resp->kind = GC_TIMEOUT;
+        snprintf(resp->error, sizeof resp->error, "timed out after %.3g s (%d attempt%s)",
+                 cfg->timeout, attempt + 1, attempt == 0 ? "" : "s");
+        record(log, log_cap, log_len, attempt + 1, 0, ms, GC_TIMEOUT);
+        return -1;
+    }
+    resp->kind = GC_CONNECTION;
+    snprintf(resp->error, sizeof resp->error, "%s", curl_easy_strerror(rc));
+    record(log, log_cap, log_len, attempt + 1, 0, ms, GC_CONNECTION);
+    if (!may_retry || !is_retryable_connection_error(rc))
+        return -1;
+    if (!failure_before_send(rc, h) && !req->endpoint->idempotent)
+        return -1;
+    delay = gc_retry_delay(attempt, -1);
+    return now_seconds() + delay >= deadline ? -1 : delay;
+}
+
+static void reset_response(gc_response *resp)
+{
+    resp->kind = GC_CONNECTION;
+    resp->status = 0;
+    resp->attempts = 0;
+    resp->error[0] = '\0';
+}
+
 int gc_client_perform(gc_client *client, const gc_request *req, gc_response *resp,
                       gc_attempt_log *log, int log_cap, int *log_len)
 {
@@ -384,113 +524,206 @@ int gc_client_perform(gc_client *client, const gc_request *req, gc_response *res
 
     if (log_len)
         *log_len = 0;
-    resp->kind = GC_CONNECTION;
-    resp->status = 0;
-    resp->attempts = 0;
-    resp->error[0] = '\0';
-
+    reset_response(resp);
     h = checkout(client);
     if (h == NULL) {
         resp->kind = GC_NOMEM;
         snprintf(resp->error, sizeof resp->error, "could not create a libcurl handle");
         return -1;
     }
-    curl_easy_setopt(h, CURLOPT_URL, req->url);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, &ctx);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, &ctx);
-    set_method(h, client, req);
-    /* A non-idempotent call goes on a fresh connection: on a reused one,
-     * libcurl silently re-sends a request whose connection died unanswered,
-     * which for register-store could register the store twice. */
-    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, req->endpoint->idempotent ? 0L : 1L);
-
+    prepare_handle(client, h, req, &ctx);
     for (attempt = 0;; attempt++) {
-        double remaining = deadline - now_seconds();
-        double attempt_start, delay, retry_after;
-        CURLcode rc;
-        int may_retry = attempt < cfg->max_retries;
-
-        if (remaining <= 0) {
-            resp->kind = GC_TIMEOUT;
-            snprintf(resp->error, sizeof resp->error, "timed out after %.3g s (%d attempt%s)",
-                     cfg->timeout, attempt, attempt == 1 ? "" : "s");
+        double attempt_start, delay;
+        if (begin_attempt(cfg, h, &ctx, deadline, attempt) < 0)
             break;
-        }
-        gc_buf_clear(&resp->body);
-        gc_buf_clear(&resp->headers);
-        ctx.too_large = 0;
-        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms_ceil(remaining));
-        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                         ms_ceil(cfg->connect_timeout < remaining ? cfg->connect_timeout : remaining));
         attempt_start = now_seconds();
-        rc = curl_easy_perform(h);
-        resp->attempts = attempt + 1;
-
-        if (rc == CURLE_OK) {
-            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-            if (resp->status >= 200 && resp->status < 300) {
-                resp->kind = GC_OK;
-                record(log, log_cap, log_len, attempt + 1, resp->status,
-                       (now_seconds() - attempt_start) * 1000.0, GC_OK);
-                break;
-            }
-            resp->kind = GC_STATUS;
-            record(log, log_cap, log_len, attempt + 1, resp->status,
-                   (now_seconds() - attempt_start) * 1000.0, GC_STATUS);
-            if (!may_retry || !gc_status_retryable(resp->status, resp->body.data, resp->body.len))
-                break;
-            retry_after = gc_response_retry_after(resp);
-            delay = gc_retry_delay(attempt, retry_after);
-            /* Waiting past the deadline cannot succeed: fail now with this answer. */
-            if (now_seconds() + delay >= deadline)
-                break;
-            sleep_seconds(delay);
-            continue;
-        }
-
-        if (rc == CURLE_WRITE_ERROR && ctx.too_large) {
-            resp->kind = GC_TOO_LARGE;
-            curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
-            snprintf(resp->error, sizeof resp->error,
-                     "response body larger than max_response_bytes (%zu bytes)", cfg->max_response_bytes);
-            record(log, log_cap, log_len, attempt + 1, resp->status,
-                   (now_seconds() - attempt_start) * 1000.0, GC_TOO_LARGE);
+        delay = attempt_outcome(cfg, req, h, curl_easy_perform(h), &ctx, attempt, attempt_start,
+                                deadline, log, log_cap, log_len);
+        if (delay < 0)
+            break;
+        sleep_seconds(delay, &ctx);
+        if (interrupted(&ctx)) {
+            resp->kind = GC_INTERRUPTED;
             break;
         }
-        if (rc == CURLE_OUT_OF_MEMORY) {
-            resp->kind = GC_NOMEM;
-            snprintf(resp->error, sizeof resp->error, "out of memory");
-            break;
-        }
-        if (rc == CURLE_OPERATION_TIMEDOUT && now_seconds() >= deadline - 0.001) {
-            resp->kind = GC_TIMEOUT;
-            snprintf(resp->error, sizeof resp->error, "timed out after %.3g s (%d attempt%s)",
-                     cfg->timeout, attempt + 1, attempt == 0 ? "" : "s");
-            record(log, log_cap, log_len, attempt + 1, 0,
-                   (now_seconds() - attempt_start) * 1000.0, GC_TIMEOUT);
-            break;
-        }
-        resp->kind = GC_CONNECTION;
-        resp->status = 0;
-        snprintf(resp->error, sizeof resp->error, "%s", curl_easy_strerror(rc));
-        record(log, log_cap, log_len, attempt + 1, 0, (now_seconds() - attempt_start) * 1000.0,
-               GC_CONNECTION);
-        if (!may_retry || !is_retryable_connection_error(rc))
-            break;
-        if (!failure_before_send(rc, h) && !req->endpoint->idempotent)
-            break;
-        delay = gc_retry_delay(attempt, -1);
-        if (now_seconds() + delay >= deadline)
-            break;
-        sleep_seconds(delay);
     }
-
-    /* Drop pointers into this call's memory before the handle is shared again. */
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
-    curl_easy_setopt(h, CURLOPT_HEADERDATA, NULL);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
-    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    release_handle(h);
     checkin(client, h);
     resp->elapsed = now_seconds() - start;
     return resp->kind == GC_OK ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ batch */
+
+/* One call of a batch: its own deadline, attempts and backoff timer. */
+typedef struct batch_call {
+    transfer_ctx ctx;
+    CURL *handle;          /* while in flight */
+    double deadline;       /* set when first started */
+    double attempt_start;
+    double ready_at;       /* earliest start of the next attempt */
+    int attempt;
+} batch_call;
+
+/* Put call c on a handle and into the multi; a call whose deadline has
+ * passed is finished instead.  -1 only when no handle can be created. */
+static int start_call(gc_client *client, CURLM *multi, batch_call *c, const gc_request *req,
+                      CURL **idle, int *n_idle, size_t *in_flight, size_t *done)
+{
+    if (*n_idle == 0) {
+        idle[0] = new_handle(client);
+        if (idle[0] == NULL)
+            return -1;
+        *n_idle = 1;
+    }
+    c->handle = idle[--*n_idle];
+    c->ready_at = 0;
+    prepare_handle(client, c->handle, req, &c->ctx);
+    if (begin_attempt(&client->cfg, c->handle, &c->ctx, c->deadline, c->attempt) < 0) {
+        release_handle(c->handle);
+        idle[(*n_idle)++] = c->handle;
+        c->handle = NULL;
+        (*done)++;
+        return 0;
+    }
+    c->attempt_start = now_seconds();
+    curl_multi_add_handle(multi, c->handle);
+    (*in_flight)++;
+    return 0;
+}
+
+static void progress_line(size_t done, size_t total, double start, int final)
+{
+    char line[96];
+    int n = snprintf(line, sizeof line, "\r  batch: %zu/%zu calls (%.1f s)%s", done, total,
+                     now_seconds() - start, final ? "\n" : "");
+    if (n > 0) {
+        ssize_t ignored = write(2, line, (size_t)n);
+        (void)ignored;
+    }
+}
+
+int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_response *resps,
+                            size_t n, int concurrency, int progress)
+{
+    volatile int *abort_flag = n ? reqs[0].abort_flag : NULL;
+    const gc_config *cfg = &client->cfg;
+    batch_call *calls = NULL;
+    CURL **idle = NULL;
+    CURLM *multi = NULL;
+    size_t next = 0, done = 0, in_flight = 0, i;
+    int n_idle = 0, rc = -1;
+    double start = now_seconds(), last_progress = 0;
+
+    if (n == 0)
+        return 0;
+    if (concurrency < 1)
+        concurrency = 1;
+    if ((size_t)concurrency > n)
+        concurrency = (int)n;
+    calls = calloc(n, sizeof *calls);
+    idle = calloc((size_t)concurrency, sizeof *idle);
+    multi = curl_multi_init();
+    if (calls == NULL || idle == NULL || multi == NULL)
+        goto cleanup;
+    curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)concurrency);
+    curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)concurrency);
+    for (i = 0; i < n; i++) {
+        calls[i].ctx.resp = &resps[i];
+        calls[i].ctx.max_bytes = cfg->max_response_bytes;
+        reset_response(&resps[i]);
+    }
+
+    while (done < n) {
+        double now = now_seconds(), wait_s = 1.0;
+        int running = 0, msgs = 0;
+        CURLMsg *msg;
+
+        /* Restart calls whose backoff has ended, then start new ones, while
+         * slots are free. */
+        for (i = 0; i < next && in_flight < (size_t)concurrency; i++) {
+            batch_call *c = &calls[i];
+            if (c->handle == NULL && c->ready_at > 0 && c->ready_at <= now)
+                if (start_call(client, multi, c, &reqs[i], idle, &n_idle, &in_flight, &done) < 0)
+                    goto cleanup;
+        }
+        while (next < n && in_flight < (size_t)concurrency) {
+            batch_call *c = &calls[next];
+            c->deadline = now_seconds() + cfg->timeout;
+            if (start_call(client, multi, c, &reqs[next], idle, &n_idle, &in_flight, &done) < 0)
+                goto cleanup;
+            next++;
+        }
+
+        curl_multi_perform(multi, &running);
+        while ((msg = curl_multi_info_read(multi, &msgs)) != NULL) {
+            batch_call *c = NULL;
+            double delay;
+            if (msg->msg != CURLMSG_DONE)
+                continue;
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&c);
+            if (c == NULL)
+                continue;
+            i = (size_t)(c - calls);
+            curl_multi_remove_handle(multi, c->handle);
+            in_flight--;
+            delay = attempt_outcome(cfg, &reqs[i], c->handle, msg->data.result, &c->ctx, c->attempt,
+                                    c->attempt_start, c->deadline, NULL, 0, NULL);
+            release_handle(c->handle);
+            idle[n_idle++] = c->handle;
+            c->handle = NULL;
+            if (delay < 0) {
+                resps[i].elapsed = now_seconds() - (c->deadline - cfg->timeout);
+                done++;
+            } else {
+                c->attempt++;
+                c->ready_at = now_seconds() + (delay > 0 ? delay : 1e-9);
+            }
+        }
+        if (progress && now_seconds() - last_progress > 0.1) {
+            progress_line(done, n, start, 0);
+            last_progress = now_seconds();
+        }
+        if (done >= n)
+            break;
+        if (abort_flag != NULL && *abort_flag) {
+            for (i = 0; i < n; i++)
+                if (resps[i].attempts == 0 || calls[i].handle != NULL || calls[i].ready_at > 0)
+                    resps[i].kind = GC_INTERRUPTED;
+            break;
+        }
+        /* Sleep until there is socket activity or the nearest backoff ends. */
+        now = now_seconds();
+        for (i = 0; i < next; i++)
+            if (calls[i].handle == NULL && calls[i].ready_at > 0 && calls[i].ready_at - now < wait_s)
+                wait_s = calls[i].ready_at - now;
+        if (next < n && in_flight < (size_t)concurrency)
+            wait_s = 0;
+        if (wait_s < 0)
+            wait_s = 0;
+        if (abort_flag != NULL && wait_s > 0.05)
+            wait_s = 0.05;  /* notice Ctrl-C while calls wait on backoff */
+        curl_multi_poll(multi, NULL, 0, (int)(wait_s * 1000.0), NULL);
+    }
+    if (progress)
+        progress_line(done, n, start, 1);
+    rc = 0;
+cleanup:
+    if (calls) {
+        for (i = 0; i < n; i++) {
+            if (calls[i].handle) {
+                curl_multi_remove_handle(multi, calls[i].handle);
+                release_handle(calls[i].handle);
+                curl_easy_cleanup(calls[i].handle);
+            }
+        }
+    }
+    /* Keep up to pool_size handles (with their connections) for later calls. */
+    while (n_idle > 0)
+        checkin(client, idle[--n_idle]);
+    if (multi)
+        curl_multi_cleanup(multi);
+    free(idle);
+    free(calls);
+    return rc;
 }

@@ -50,6 +50,8 @@ static int core_exec(PyObject *module)
     if (PyModule_AddObjectRef(module, "TransportError", state->transport_error) < 0)
         return -1;
     state->logger_hook = Py_NewRef(Py_None);
+    if (gc_interrupt_init() < 0)
+        return -1;
     if (PyModule_AddFunctions(module, gc_catalog_methods) < 0)
         return -1;
     if (gc_client_type_init(module, state) < 0)

@@ -20,6 +20,7 @@ from .errors import (
     APITimeoutError,
     AuthenticationError,
     BadRequestError,
+    BatchError,
     CatalogValidationError,
     ConflictError,
     GettError,
@@ -36,7 +37,7 @@ from .errors import (
 
 _LAZY = {
     "Client": "._client",
-    "Batch": "._client",
+    "Batch": "._batch",
     "Store": ".models",
     "StoreStatus": ".models",
     "Order": ".models",
@@ -62,7 +63,7 @@ __all__ = sorted(set(_LAZY) | {
     "BadRequestError", "AuthenticationError", "PermissionDeniedError", "NotFoundError",
     "ConflictError", "UnprocessableEntityError", "RateLimitError", "InternalServerError",
     "InvalidRequestError", "CatalogValidationError", "InvalidTransitionError",
-    "OnboardingFailedError", "WebhookVerificationError",
+    "OnboardingFailedError", "WebhookVerificationError", "BatchError",
 })
 
 

@@ -11,7 +11,7 @@ import ipaddress
 import logging
 import os
 import platform
-from typing import Any, Dict, List, Optional, Union
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
 from urllib.parse import urlsplit
 
 from . import _core
@@ -28,6 +28,8 @@ from ._constants import (
 )
 from ._version import __version__
 from .errors import CatalogValidationError, GettError, InvalidRequestError, from_transport_error
+if TYPE_CHECKING:  # pragma: no cover
+    from ._batch import Batch
 from .models import (
     Address,
     Onboarding,
@@ -248,6 +250,13 @@ class Client:
         except RuntimeError as exc:
             raise InvalidRequestError(f"{exc}; create a new Client") from exc
 
+    def _call(self, endpoint: int, params: tuple, query: Optional[dict], body: Any,
+              parse: Optional[Callable[[Any], Any]]) -> Any:
+        # Resources describe a call and how to read its answer; a Client runs
+        # it now, a Batch queues it (see _batch.py).
+        raw = self._request(endpoint, params, query, body)
+        return parse(raw) if parse is not None else None
+
     def order(self, order_id: str) -> Order:
         """An Order handle for pushing status (no request is made).
 
@@ -264,10 +273,18 @@ class Client:
 
 
 class _Resource:
-    __slots__ = ("_client",)
+    """A namespace of calls.  ``_exec`` runs or queues them (a Client or a
+    Batch); ``_client`` is the Client that models returned are bound to."""
 
-    def __init__(self, client: Client) -> None:
+    __slots__ = ("_exec", "_client")
+
+    def __init__(self, client: Client, executor: Any = None) -> None:
         self._client = client
+        self._exec = executor if executor is not None else client
+
+
+def _status_reader(store_id: str) -> Callable[[Any], StoreStatus]:
+    return lambda raw: StoreStatus.from_dict(raw, store_id)
 
 
 class StoresResource(_Resource):
@@ -277,21 +294,30 @@ class StoresResource(_Resource):
 
     def list(self) -> List[Store]:
         """Every store of the partner organisation (pages through all of them)."""
-        stores: List[Store] = []
-        offset = 0
-        while True:
-            page = self._client._request(EP_LIST_STORES, (), {"limit": LIST_STORES_PAGE_SIZE,
-                                                               "offset": offset})
-            if isinstance(page, list):  # a bare array: the whole list at once
-                return stores + iter_models(Store, page, self._client)
-            items = page.get("stores") or [] if isinstance(page, dict) else []
-            stores.extend(iter_models(Store, items, self._client))
-            if not (isinstance(page, dict) and page.get("hasMore")) or not items:
-                return stores
-            offset += len(items)
+        client = self._client
+
+        def read_pages(page: Any) -> List[Store]:
+            stores: List[Store] = []
+            offset = 0
+            while True:
+                if isinstance(page, list):  # a bare array: the whole list at once
+                    return stores + iter_models(Store, page, client)
+                items = (page.get("stores") or []) if isinstance(page, dict) else []
+                stores.extend(iter_models(Store, items, client))
+                if not (isinstance(page, dict) and page.get("hasMore")) or not items:
+                    return stores
+                offset += len(items)
+                page = client._request(EP_LIST_STORES, (), {"limit": LIST_STORES_PAGE_SIZE,
+                                                            "offset": offset})
+
+        return self._exec._call(EP_LIST_STORES, (), {"limit": LIST_STORES_PAGE_SIZE, "offset": 0},
+                                None, read_pages)
 
     def get(self, store_id: str) -> Store:
-        return Store.from_dict(self._client._request(EP_GET_STORE, (store_id,)) or {}, self._client)
+        return self._exec._call(EP_GET_STORE, (store_id,), None, None, self._store)
+
+    def _store(self, raw: Any) -> Store:
+        return Store.from_dict(raw or {}, self._client)
 
     def update(self, store_id: str, *, name: Any = _UNSET, phone: Any = _UNSET,
                description: Any = _UNSET, logo_url: Any = _UNSET, delivery_allowed: Any = _UNSET,
@@ -310,11 +336,10 @@ class StoresResource(_Resource):
         if not body:
             raise InvalidRequestError("update needs at least one of name, phone, description, "
                                       "logo_url, delivery_allowed, pickup_allowed")
-        return Store.from_dict(self._client._request(EP_UPDATE_STORE, (store_id,), None, body) or {},
-                               self._client)
+        return self._exec._call(EP_UPDATE_STORE, (store_id,), None, body, self._store)
 
     def get_status(self, store_id: str) -> StoreStatus:
-        return StoreStatus.from_dict(self._client._request(EP_GET_STORE_STATUS, (store_id,)), store_id)
+        return self._exec._call(EP_GET_STORE_STATUS, (store_id,), None, None, _status_reader(store_id))
 
     def pause(self, store_id: str, reason: Union[str, PauseReason], *,
               resume_at: Union[_dt.datetime, _dt.timedelta, str, None] = None) -> StoreStatus:
@@ -332,14 +357,12 @@ class StoresResource(_Resource):
                 raise InvalidRequestError(f"resume_at must be in the future, not {text}",
                                           field="resume_at", value=resume_at)
             body["resumeAt"] = text
-        return StoreStatus.from_dict(
-            self._client._request(EP_SET_STORE_STATUS, (store_id,), None, body), store_id)
+        return self._exec._call(EP_SET_STORE_STATUS, (store_id,), None, body, _status_reader(store_id))
 
     def resume(self, store_id: str) -> StoreStatus:
         """Take orders again now."""
-        return StoreStatus.from_dict(
-            self._client._request(EP_SET_STORE_STATUS, (store_id,), None, {"status": "online"}),
-            store_id)
+        return self._exec._call(EP_SET_STORE_STATUS, (store_id,), None, {"status": "online"},
+                                _status_reader(store_id))
 
 
 class OrdersResource(_Resource):
@@ -378,7 +401,7 @@ class OrdersResource(_Resource):
                                       field="cancel_reason", value=cancel_reason)
         if estimated_ready_at is not None:
             body["estimatedReadyAt"] = format_datetime(estimated_ready_at, "estimated_ready_at")
-        self._client._request(EP_ORDER_STATUS, (order_id,), None, body)
+        return self._exec._call(EP_ORDER_STATUS, (order_id,), None, body, None)
 
 
 _REGISTER_DETAILS = {"phone", "timezone", "address", "description", "logo_url",
@@ -420,20 +443,21 @@ class OnboardingResource(_Resource):
             body["logoUrl"] = _check_url(details["logo_url"], "logo_url")
         _fulfillment_flags(body, details.get("delivery_allowed", _UNSET),
                            details.get("pickup_allowed", _UNSET))
-        data = self._client._request(EP_REGISTER_STORE, (), None, body)
-        return Onboarding.from_dict(data or {}, self._client)
+        return self._exec._call(EP_REGISTER_STORE, (), None, body, self._onboarding)
+
+    def _onboarding(self, raw: Any) -> Onboarding:
+        return Onboarding.from_dict(raw or {}, self._client)
 
     def get(self, onboarding_id: str) -> Onboarding:
-        return Onboarding.from_dict(self._client._request(EP_GET_ONBOARDING, (onboarding_id,)) or {},
-                                    self._client)
+        return self._exec._call(EP_GET_ONBOARDING, (onboarding_id,), None, None, self._onboarding)
 
     def cancel(self, onboarding_id: str) -> None:
-        self._client._request(EP_CANCEL_ONBOARDING, (onboarding_id,))
+        return self._exec._call(EP_CANCEL_ONBOARDING, (onboarding_id,), None, None, None)
 
     def activate(self, onboarding_id: str) -> Store:
         """Go live (only from ready_to_activate); returns the new Store."""
-        data = self._client._request(EP_ACTIVATE_STORE, (onboarding_id,))
-        return Store.from_dict(data or {}, self._client)
+        return self._exec._call(EP_ACTIVATE_STORE, (onboarding_id,), None, None,
+                                lambda raw: Store.from_dict(raw or {}, self._client))
 
 
 class CatalogResource(_Resource):
@@ -458,7 +482,8 @@ class CatalogResource(_Resource):
                 first = "; ".join(f"{i.path or '/'}: {i.message}" for i in errors[:3])
                 raise CatalogValidationError(
                     f"catalog has {len(errors)} error(s), not notifying Gett: {first}", issues)
-        self._client._request(EP_NOTIFY_CATALOG, (), {"storeId": store_id}, {"callbackUrl": callback_url})
+        return self._exec._call(EP_NOTIFY_CATALOG, (), {"storeId": store_id},
+                                {"callbackUrl": callback_url}, None)
 
 
 # Re-exported for type checkers and the batch module.

@@ -18,7 +18,8 @@ Every error the SDK raises derives from :class:`GettError`::
      ├── CatalogValidationError        a CatalogSet has errors (``.issues``)
      ├── InvalidTransitionError        an order update that cannot be valid
      ├── OnboardingFailedError         onboarding ended in ``catalog_failed``
-     └── WebhookVerificationError      a webhook's signature/timestamp is bad
+     ├── WebhookVerificationError      a webhook's signature/timestamp is bad
+     └── BatchError                    some calls of a batch failed (``.errors``)
 
 The C core raises one low-level error (``gettcommerce._core.TransportError``);
 :func:`from_transport_error` maps it to the class above, and callers raise the
@@ -46,6 +47,7 @@ __all__ = [
     "InvalidTransitionError",
     "OnboardingFailedError",
     "WebhookVerificationError",
+    "BatchError",
 ]
 
 
@@ -189,6 +191,24 @@ class WebhookVerificationError(GettError):
     """A webhook's signature or timestamp is missing, malformed, wrong or stale."""
 
 
+class BatchError(GettError):
+    """Some calls of a batch failed.
+
+    ``errors`` is a list of ``(index, exception)`` in call order; ``total``
+    the number of calls in the batch.
+    """
+
+    def __init__(self, errors: list, total: int) -> None:
+        lines = [f"{len(errors)} of {total} batch calls failed"]
+        for index, exc in errors[:5]:
+            lines.append(f"  [{index}] {type(exc).__name__}: {exc}")
+        if len(errors) > 5:
+            lines.append(f"  ... and {len(errors) - 5} more")
+        super().__init__("\n".join(lines))
+        self.errors = list(errors)
+        self.total = total
+
+
 _STATUS_CLASSES = {
     400: BadRequestError,
     401: AuthenticationError,
@@ -245,7 +265,8 @@ def from_transport_error(exc: BaseException) -> GettError:
     url = getattr(exc, "url", None)
     attempts = getattr(exc, "attempts", 1) or 1
     if kind == "status":
-        return make_status_error(exc.status, exc.body, exc.headers, method=method, url=url,
+        return make_status_error(getattr(exc, "status", 0), getattr(exc, "body", None),
+                                 getattr(exc, "headers", None), method=method, url=url,
                                  attempts=attempts)
     message = str(exc.args[0]) if exc.args else "connection error"
     if kind == "timeout":

@@ -71,6 +71,12 @@ def problem(status: int, code: str, detail: str = "it went wrong", **extra: Any)
     return body
 
 
+class _Server(ThreadingHTTPServer):
+    # The default backlog of 5 drops SYNs when a batch opens many connections
+    # at once, and each dropped SYN costs a 1 s retransmit.
+    request_queue_size = 128
+
+
 class RecordingServer:
     def __init__(self) -> None:
         self.requests: List[Recorded] = []
@@ -125,7 +131,7 @@ class RecordingServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = handle_any
 
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd = _Server(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
                                        daemon=True)

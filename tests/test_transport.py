@@ -365,3 +365,41 @@ def test_ten_thousand_calls_leave_objects_and_rss_flat(tmp_path):
     growth = json.loads(out.stdout.strip().splitlines()[-1])
     assert growth["objects"] < 100, growth
     assert growth["rss_kb"] < 2048, growth
+
+
+# ------------------------------------------------------------ Ctrl-C
+
+SIGINT_SCRIPT = textwrap.dedent("""
+    import os, signal, sys, threading, time
+    sys.path.insert(0, sys.argv[1])
+    from conftest import RecordingServer, Reply
+    import gettcommerce as gett
+    server = RecordingServer()
+    server.default = lambda req: Reply(200, {}, delay=10)
+    client = gett.Client(api_key="zpka_sigint", base_url=server.url, timeout=30)
+    def single():
+        client.stores.get("s1")
+    def batch():
+        with client.batch() as b:
+            for i in range(3):
+                b.stores.get(f"s{i}")
+    for label, fn in (("call", single), ("batch", batch)):
+        threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT)).start()
+        start = time.monotonic()
+        try:
+            fn()
+        except KeyboardInterrupt:
+            print(label, round(time.monotonic() - start, 2))
+""")
+
+
+def test_ctrl_c_interrupts_a_long_call_promptly(tmp_path):
+    script = tmp_path / "sigint.py"
+    script.write_text(SIGINT_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, str(script), os.path.dirname(__file__)], capture_output=True,
+                         text=True, timeout=60, env=env)
+    assert out.returncode == 0, out.stderr
+    lines = dict(line.split() for line in out.stdout.split("\n") if line.strip())
+    assert set(lines) == {"call", "batch"}
+    assert all(float(v) < 2.0 for v in lines.values()), lines

@@ -1,0 +1,205 @@
+"""client.batch(): order of results, mixed outcomes, retries, errors, concurrency."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+import gettcommerce as gett
+from conftest import API_KEY, Reply, problem
+
+
+def make_client(server, **kw):
+    kw.setdefault("timeout", 5.0)
+    return gett.Client(api_key=API_KEY, base_url=server.url, **kw)
+
+
+def echo(req):
+    if "missing" in req.path:
+        return Reply(404, problem(404, "STORE_NOT_FOUND", detail=f"no {req.path}"))
+    return Reply(200, {"status": "online", "reason": req.path.split("/")[-2]})
+
+
+def test_results_come_back_in_call_order(server):
+    server.default = echo
+    with make_client(server) as client:
+        with client.batch(concurrency=8) as batch:
+            for i in range(200):
+                batch.stores.get_status(f"s{i}")
+    assert len(batch.results) == 200
+    assert [r.reason for r in batch.results] == [f"s{i}" for i in range(200)]
+    assert all(isinstance(r, gett.StoreStatus) for r in batch.results)
+    assert batch.errors == []
+    batch.raise_for_errors()
+
+
+def test_mixed_success_and_failure_with_errors_attached(server):
+    server.default = echo
+    with make_client(server) as client:
+        with client.batch() as batch:
+            batch.stores.get_status("a")
+            batch.stores.get("missing-1")
+            batch.orders.update_status("o1", status="ready")
+            batch.stores.get("missing-2")
+            batch.stores.get_status("a/b")  # refused locally by the C core, not sent
+    results = batch.results
+    assert isinstance(results[0], gett.StoreStatus)
+    assert isinstance(results[1], gett.NotFoundError) and "missing-1" in results[1].detail
+    assert results[2] is None
+    assert isinstance(results[3], gett.NotFoundError)
+    assert isinstance(results[4], gett.InvalidRequestError) and "store_id" in str(results[4])
+    assert [i for i, _ in batch.errors] == [1, 3, 4]
+    with pytest.raises(gett.BatchError) as info:
+        batch.raise_for_errors()
+    err = info.value
+    assert err.total == 5 and [i for i, _ in err.errors] == [1, 3, 4]
+    assert err.errors[0][1] is results[1]
+    assert "3 of 5 batch calls failed" in str(err) and "STORE_NOT_FOUND" in str(err)
+    assert not any("a/b" in r.path for r in server.requests)
+
+
+def test_retries_happen_inside_a_batch(server):
+    attempts = {}
+    lock = threading.Lock()
+
+    def flaky(req):
+        with lock:
+            attempts[req.path] = attempts.get(req.path, 0) + 1
+            n = attempts[req.path]
+        if n == 1:
+            return Reply(503, problem(503, "SERVICE_UNAVAILABLE", retryAfter=0))
+        return echo(req)
+    server.default = flaky
+    with make_client(server, max_retries=2) as client:
+        with client.batch(concurrency=4) as batch:
+            for i in range(20):
+                batch.stores.get_status(f"s{i}")
+    assert all(isinstance(r, gett.StoreStatus) for r in batch.results)
+    assert set(attempts.values()) == {2}
+
+
+def test_a_call_out_of_retries_reports_its_last_error(server):
+    server.default = lambda req: Reply(503, problem(503, "SERVICE_UNAVAILABLE", retryAfter=0))
+    with make_client(server, max_retries=1) as client:
+        with client.batch() as batch:
+            batch.stores.get_status("s1")
+    (err,) = batch.results
+    assert isinstance(err, gett.InternalServerError) and err.attempts == 2
+
+
+def test_register_in_a_batch_is_not_resent_after_an_ambiguous_failure(server):
+    server.default = lambda req: Reply(201, {}, action="close")
+    with make_client(server, max_retries=3) as client:
+        with client.batch() as batch:
+            batch.onboarding.register(partner_store_id="p", name="n", catalog_callback_url="http://c/x",
+                                      webhook_url="http://w/x")
+    assert isinstance(batch.results[0], gett.APIConnectionError)
+    assert len(server.requests) == 1
+
+
+def test_each_call_has_its_own_deadline(server):
+    server.default = lambda req: Reply(200, {"status": "online"}, delay=2 if "slow" in req.path else 0)
+    with make_client(server, timeout=0.4) as client:
+        start = time.monotonic()
+        with client.batch() as batch:
+            batch.stores.get_status("slow")
+            batch.stores.get_status("fast")
+        elapsed = time.monotonic() - start
+    assert isinstance(batch.results[0], gett.APITimeoutError)
+    assert isinstance(batch.results[1], gett.StoreStatus)
+    assert elapsed < 0.6
+
+
+def test_empty_batch(server):
+    with make_client(server) as client:
+        with client.batch() as batch:
+            pass
+    assert batch.results == [] and len(batch) == 0
+    batch.raise_for_errors()
+    assert server.requests == []
+
+
+def test_concurrency_is_used_and_capped(server):
+    active = [0, 0]
+    lock = threading.Lock()
+
+    def slow(req):
+        with lock:
+            active[0] += 1
+            active[1] = max(active[1], active[0])
+        time.sleep(0.05)
+        with lock:
+            active[0] -= 1
+        return Reply(200)
+    server.default = slow
+    with make_client(server) as client:
+        with client.batch(concurrency=8) as batch:
+            for i in range(64):
+                batch.orders.update_status(f"o{i}", status="ready")
+    assert batch.results == [None] * 64
+    assert 4 <= active[1] <= 8
+    assert len({r.port for r in server.requests}) <= 8
+
+
+def test_the_gil_is_released_while_a_batch_runs(server):
+    server.default = lambda req: Reply(200, {"status": "online"}, delay=0.3)
+    counter = 0
+    with make_client(server) as client:
+        batch = client.batch()
+        for i in range(4):
+            batch.stores.get_status(f"s{i}")
+        thread = threading.Thread(target=batch.run)
+        thread.start()
+        time.sleep(0.05)
+        deadline = time.monotonic() + 0.2
+        while time.monotonic() < deadline:
+            counter += 1
+        thread.join()
+    assert counter > 100_000 and len(batch.results) == 4
+
+
+def test_bad_arguments_raise_when_queued_and_a_run_batch_takes_no_more_calls(server):
+    with make_client(server) as client:
+        batch = client.batch()
+        with pytest.raises(gett.InvalidRequestError, match="reason"):
+            batch.stores.pause("s1", "lunch")
+        batch.run()
+        with pytest.raises(gett.InvalidRequestError, match="already run"):
+            batch.stores.get_status("s1")
+        with pytest.raises(gett.InvalidRequestError, match="concurrency"):
+            client.batch(concurrency=0)
+
+
+def test_every_call_type_is_available_on_the_batch(server):
+    server.default = lambda req: Reply(200, {"stores": [], "hasMore": False} if req.path.endswith("/stores")
+                                       else {"storeId": "s1", "onboardingId": "ob", "status": "online"})
+    with make_client(server) as client:
+        with client.batch() as batch:
+            batch.stores.list()
+            batch.stores.get("s1")
+            batch.stores.update("s1", name="x")
+            batch.stores.get_status("s1")
+            batch.stores.pause("s1", gett.PauseReason.TOO_BUSY)
+            batch.stores.resume("s1")
+            batch.orders.update_status("o1", state="completed")
+            batch.catalog.notify("s1", "https://c/x.json")
+            batch.onboarding.register(partner_store_id="p", name="n", catalog_callback_url="http://c/x",
+                                      webhook_url="http://w/x")
+            batch.onboarding.get("ob")
+            batch.onboarding.cancel("ob")
+            batch.onboarding.activate("ob")
+    assert batch.errors == []
+    assert batch.results[0] == [] and isinstance(batch.results[1], gett.Store)
+    assert isinstance(batch.results[8], gett.Onboarding) and isinstance(batch.results[11], gett.Store)
+    assert len({(r.method, r.path.replace("s1", "{}").replace("ob", "{}").replace("o1", "{}"))
+                for r in server.requests}) == 11
+
+
+def test_progress_counter_for_large_batches(server, capfd):
+    with make_client(server) as client:
+        with client.batch(concurrency=16, progress=True) as batch:
+            for i in range(1001):
+                batch.orders.update_status(f"o{i}", status="ready")
+    err = capfd.readouterr().err
+    assert "batch: 1001/1001 calls" in err

@@ -1,0 +1,121 @@
+"""The Django adapter through Django's own test client (minimal settings, configured here)."""
+from __future__ import annotations
+
+import json
+import sys
+import types
+
+import pytest
+
+django = pytest.importorskip("django")
+
+from django.conf import settings  # noqa: E402
+
+# Another test module may have configured Django already; only configure once,
+# and point ROOT_URLCONF at a module built below either way.
+URLCONF = "tests_gett_django_urls"
+if not settings.configured:
+    settings.configure(
+        DEBUG=False, SECRET_KEY="test-only", ALLOWED_HOSTS=["testserver"], ROOT_URLCONF=URLCONF,
+        MIDDLEWARE=["django.middleware.common.CommonMiddleware",
+                    "django.middleware.csrf.CsrfViewMiddleware"],
+        INSTALLED_APPS=[], DATABASES={}, USE_TZ=True,
+    )
+    django.setup()
+
+from django.test import Client as DjangoClient, override_settings  # noqa: E402
+from django.urls import include, path, reverse  # noqa: E402
+
+import gettcommerce as gett  # noqa: E402
+from gettcommerce.contrib.django import urlpatterns  # noqa: E402
+from gettcommerce.webhooks import WebhookApp, sign  # noqa: E402
+
+SECRET = "whsec_django"
+BODY = json.dumps({"order": {"orderId": "d-1", "fulfillmentType": "delivery",
+                             "items": [{"lineItemId": "l1", "itemId": "pizza", "quantity": 1}],
+                             "amounts": {"subTotal": 12.5, "tip": 2}},
+                   "deliveryAddress": {"street": "5 Elm", "city": "Haifa", "country": "IL"},
+                   "paymentToken": "tok_1"}).encode()
+
+CALLS = {"validate": 0, "place": []}
+
+
+def on_validate(order):
+    CALLS["validate"] += 1
+    return gett.Amounts(order.amounts.sub_total, fees="3.00", tip=order.amounts.tip)
+
+
+def on_place(order):
+    CALLS["place"].append(order)
+    if order.delivery_address is None:
+        raise RuntimeError("delivery without address")
+    return {"partnerOrderId": f"K-{len(CALLS['place'])}"}
+
+
+HOOKS = WebhookApp(SECRET, on_validate=on_validate, on_place=on_place)
+urlconf = types.ModuleType(URLCONF)
+urlconf.urlpatterns = [path("gett/", include(urlpatterns(HOOKS))),
+                       path("", include(urlpatterns(HOOKS, prefix="/other")))]
+sys.modules[URLCONF] = urlconf
+
+
+@pytest.fixture
+def client():
+    CALLS["validate"] = 0
+    CALLS["place"] = []
+    HOOKS.store = type(HOOKS.store)()   # fresh dedupe memory per test
+    with override_settings(ROOT_URLCONF=URLCONF):
+        # enforce_csrf_checks: the views must pass CsrfViewMiddleware on their own.
+        yield DjangoClient(enforce_csrf_checks=True)
+
+
+def post(client, url, body, secret=SECRET):
+    headers = {"HTTP_" + k.upper().replace("-", "_"): v for k, v in sign(body, secret).items()
+               if k != "Content-Type"}
+    return client.post(url, data=body, content_type="application/json", **headers)
+
+
+def test_validate_and_place_csrf_exempt(client):
+    response = post(client, "/gett/validate", BODY)
+    assert response.status_code == 200 and response["Content-Type"] == "application/json"
+    assert json.loads(response.content) == {"amounts": {"subTotal": 12.5, "fees": 3, "tip": 2, "total": 17.5}}
+    first = post(client, "/gett/place", BODY)
+    again = post(client, "/gett/place", BODY)
+    assert first.status_code == again.status_code == 200
+    assert json.loads(first.content)["partnerOrderId"] == json.loads(again.content)["partnerOrderId"] == "K-1"
+    assert again["Idempotent-Replayed"] == "true"
+    assert len(CALLS["place"]) == 1 and CALLS["place"][0].payment_token == "tok_1"
+    assert CALLS["place"][0].delivery_address.city == "Haifa"
+
+
+def test_bad_signature_401(client):
+    response = post(client, "/gett/place", BODY, secret="wrong")
+    assert response.status_code == 401 and response["Content-Type"] == "application/problem+json"
+    problem = json.loads(response.content)
+    assert problem["errorCode"] == "UNAUTHENTICATED" and problem["instance"] == "/gett/place"
+    assert not CALLS["place"]
+
+
+def test_handler_error_500_no_traceback(client):
+    body = BODY.replace(b'"deliveryAddress": {"street": "5 Elm", "city": "Haifa", "country": "IL"}',
+                        b'"deliveryAddress": null')
+    response = post(client, "/gett/place", body)
+    assert response.status_code == 500
+    text = response.content.decode()
+    assert "delivery without address" not in text and "Traceback" not in text
+    assert json.loads(text)["errorCode"] == "INTERNAL_ERROR"
+
+
+def test_get_is_405_problem_and_url_names(client):
+    response = client.get("/gett/validate")
+    assert response.status_code == 405 and response["Allow"] == "POST"
+    assert json.loads(response.content)["errorCode"] == "METHOD_NOT_ALLOWED"
+    assert post(client, "/other/validate", BODY).status_code == 200
+    assert reverse("gett_validate", urlconf=URLCONF) in ("/gett/validate", "/other/validate")
+
+
+def test_type_checks():
+    with pytest.raises(TypeError, match="WebhookApp"):
+        urlpatterns(object())
+    patterns = urlpatterns(HOOKS, prefix="hooks")
+    assert [str(p.pattern) for p in patterns] == ["hooks/validate", "hooks/place"]
