@@ -8,7 +8,8 @@ The sandbox (gettcommerce.sandbox.Sandbox) and a stub partner webhook run
 in a child process, so the RSS printed is the SDK's alone and does not grow
 with the orders the sandbox remembers.  The mix covers every read, write and
 error path a long-running integration uses: get_status, get, list, update,
-pause/resume, order status pushes through a whole order life, 404s and 409s.
+pause/resume, order status pushes through a whole order life, 404s and 409s,
+and every 1,000th call a client.batch() of 21 calls (one of them a 404).
 Exit status 1 when RSS grows more than --max-growth-mib between the first
 checkpoint (pools are warm by then) and the last, or on any unexpected error.
 """
@@ -144,6 +145,7 @@ def soak(calls: int, every: int, max_growth: float) -> int:
         stores, orders = client.stores, client.orders
         expected = {"NotFoundError": 0, "ConflictError": 0}
         paused = False
+        batches = 0
         checkpoints = []
         started = time.perf_counter()
         print(f"soak: {calls:,} calls against {info['url']}; RSS every {every:,}", flush=True)
@@ -169,6 +171,19 @@ def soak(calls: int, every: int, max_growth: float) -> int:
                 paused = not paused
             elif op == 7:
                 stores.update(status_store, description=f"soak call {i}")
+            elif i % 1000 == 999:
+                # Every 1,000th call is a batch (the curl_multi engine): 20
+                # reads and one 404, whose exception must land in its slot.
+                with client.batch(concurrency=8) as batch:
+                    for _ in range(20):
+                        batch.stores.get_status(status_store)
+                    batch.stores.get_status("no-such-store")
+                results = batch.results
+                if len(results) != 21 or not isinstance(results[-1], gett.NotFoundError) \
+                        or any(isinstance(r, BaseException) for r in results[:-1]):
+                    print(f"soak: batch at call {i} returned {results!r}", file=sys.stderr)
+                    return 1
+                batches += 1
             else:
                 # Error paths build exceptions from problem+json in C: a leak
                 # there shows only under many failures.
@@ -190,7 +205,7 @@ def soak(calls: int, every: int, max_growth: float) -> int:
                       f"{len(gc.get_objects()):>8,}", flush=True)
         client.close()
         growth = checkpoints[-1] - checkpoints[0]
-        print(f"soak: expected errors seen: {expected}; RSS {checkpoints[0]:.1f} -> "
+        print(f"soak: expected errors seen: {expected}; {batches} batches of 21; RSS {checkpoints[0]:.1f} -> "
               f"{checkpoints[-1]:.1f} MiB (growth {growth:+.1f} MiB, limit {max_growth} MiB)")
         if len(checkpoints) > 1 and growth > max_growth:
             print("soak: FAILED: RSS kept growing after the first checkpoint (a leak?)", file=sys.stderr)
