@@ -50,7 +50,7 @@ def category(obj: str) -> str:
     if name.startswith("floor_seq"):
         return "C floor program"
     if name.endswith(".so") or ".so." in name:
-        return "other extension modules"
+        return f"other: {name.split('.')[0]}"
     return "other"
 
 
@@ -111,6 +111,41 @@ def report(op: str, gett: dict, floor: dict, top: int) -> List[str]:
     return lines + [""]
 
 
+PY_PROFILE = """
+import cProfile, pstats, sys
+sys.path.insert(0, {bench!r})
+import contenders
+prof = cProfile.Profile()
+calls = {calls}
+prof.runcall(contenders.SEQUENTIAL["gettcommerce"], {url!r}, {op!r}, calls, 50)
+stats = pstats.Stats(prof)
+rows = []
+for (file, line, func), (cc, nc, tt, ct, callers) in stats.stats.items():
+    rows.append((tt, nc, ct, file, line, func))
+rows.sort(reverse=True)
+for tt, nc, ct, file, line, func in rows[:{top}]:
+    print(f"{{tt / calls * 1e6:.2f}}\t{{nc / calls:.2f}}\t{{ct / calls * 1e6:.2f}}\t{{file}}:{{line}}\t{{func}}")
+"""
+
+
+def python_layer(python: str, url: str, op: str, calls: int, top: int) -> List[str]:
+    """cProfile's view of the Python functions a call runs (cProfile adds its
+    own overhead per function, so read the ranking, not the absolute figures)."""
+    code = PY_PROFILE.format(bench=str(bench.BENCH), calls=calls, url=url, op=op, top=top)
+    result = subprocess.run([python, "-c", code], cwd=bench.ROOT, capture_output=True, text=True,
+                            env=dict(bench.os.environ, PYTHONPATH=str(bench.ROOT)), timeout=300)
+    if result.returncode != 0:
+        return [f"(cProfile run failed: {result.stderr.strip()[-300:]})", ""]
+    lines = [f"Python functions of the same call by own time (cProfile, {calls:,} calls; "
+             "profiler overhead inflates small functions):", "",
+             "| own µs/call | calls/call | cumulative µs/call | function |", "|---:|---:|---:|---|"]
+    for row in result.stdout.strip().splitlines():
+        own, count, cumulative, where, func = row.split("\t")
+        where = where.replace(str(bench.ROOT) + "/", "")
+        lines.append(f"| {own} | {count} | {cumulative} | `{func}` ({where}) |")
+    return lines + [""]
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="callgrind profile of a sequential call")
     parser.add_argument("--long", type=int, default=2000, help="calls in the long run")
@@ -144,6 +179,7 @@ def main(argv=None) -> int:
             floor = per_call(lambda n: [str(floors["floor_seq"]), server.url, op, str(n),
                                         str(args.warmup)], args.long, args.short, work, f"floor-{op}")
             sections += report(op, gett, floor, args.top)
+            sections += python_layer(python, server.url, op, 20000, 15)
     commit = subprocess.run(["git", "-C", str(bench.ROOT), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True).stdout.strip()
     text = "\n".join([

@@ -445,7 +445,10 @@ def target_rows(by: Dict[tuple, Spec], imports: Dict[str, List[float]], threads:
         if value is None:
             return name, "-", "not measured"
         met = value >= goal if cmp == ">=" else value <= goal
-        return name, f"{value:.2f}x", "met" if met else "**not met**"
+        shown = f"{value:.2f}x"
+        if round(value, 2) == goal:  # e.g. 0.7996 shows as 0.80 but misses 0.80
+            shown = f"{value:.4f}x"
+        return name, shown, "met" if met else "**not met**"
 
     rows = []
     for section, what in (("seq-get", "GET status"), ("seq-post", "POST order status")):
