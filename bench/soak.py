@@ -19,7 +19,6 @@ import argparse
 import gc
 import json
 import multiprocessing
-import os
 import sys
 import threading
 import time
