@@ -5,7 +5,7 @@ PIP ?= $(PYTHON) -m pip
 APT_PACKAGES = libcurl4-openssl-dev libcjson-dev pkg-config
 SANITIZER_RT = $(shell gcc -print-file-name=libasan.so)
 
-.PHONY: setup build demo test test-asan fuzz bench clean
+.PHONY: setup build demo test test-asan fuzz bench profile soak clean
 
 setup:
 	@if ! pkg-config --exists libcurl libcjson 2>/dev/null; then \
@@ -22,6 +22,16 @@ demo: setup
 
 test: setup
 	$(PYTHON) -m pytest -q tests
+
+# Benchmarks (run by hand): installs peers and nginx if missing, writes bench/RESULTS.md.
+bench: setup
+	$(PYTHON) bench/run.py
+
+profile: build
+	$(PYTHON) bench/profile.py
+
+soak: build
+	$(PYTHON) bench/soak.py
 
 clean:
 	rm -rf build gettcommerce/*.so *.egg-info
