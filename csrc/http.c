@@ -624,7 +624,7 @@ int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_respon
     batch_call *calls = NULL;
     CURL **idle = NULL;
     CURLM *multi = NULL;
-    size_t next = 0, done = 0, in_flight = 0, i;
+    size_t next = 0, done = 0, in_flight = 0, waiting = 0, i;
     int n_idle = 0, rc = -1;
     double start = now_seconds(), last_progress = 0;
 
@@ -653,12 +653,15 @@ int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_respon
         CURLMsg *msg;
 
         /* Restart calls whose backoff has ended, then start new ones, while
-         * slots are free. */
-        for (i = 0; i < next && in_flight < (size_t)concurrency; i++) {
+         * slots are free.  Only scanned when some call waits on a backoff:
+         * a scan per loop over 10,000 calls would make the batch quadratic. */
+        for (i = 0; waiting > 0 && i < next && in_flight < (size_t)concurrency; i++) {
             batch_call *c = &calls[i];
-            if (c->handle == NULL && c->ready_at > 0 && c->ready_at <= now)
+            if (c->handle == NULL && c->ready_at > 0 && c->ready_at <= now) {
+                waiting--;
                 if (start_call(client, multi, c, &reqs[i], idle, &n_idle, &in_flight, &done) < 0)
                     goto cleanup;
+            }
         }
         while (next < n && in_flight < (size_t)concurrency) {
             batch_call *c = &calls[next];
@@ -691,6 +694,7 @@ int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_respon
             } else {
                 c->attempt++;
                 c->ready_at = now_seconds() + (delay > 0 ? delay : 1e-9);
+                waiting++;
             }
         }
         if (progress && now_seconds() - last_progress > 0.1) {
@@ -707,7 +711,7 @@ int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_respon
         }
         /* Sleep until there is socket activity or the nearest backoff ends. */
         now = now_seconds();
-        for (i = 0; i < next; i++)
+        for (i = 0; waiting > 0 && i < next; i++)
             if (calls[i].handle == NULL && calls[i].ready_at > 0 && calls[i].ready_at - now < wait_s)
                 wait_s = calls[i].ready_at - now;
         if (next < n && in_flight < (size_t)concurrency)
