@@ -5,7 +5,7 @@ PIP ?= $(PYTHON) -m pip
 APT_PACKAGES = libcurl4-openssl-dev libcjson-dev pkg-config
 SANITIZER_RT = $(shell gcc -print-file-name=libasan.so)
 
-.PHONY: setup build demo test test-asan memcheck fuzz bench clean
+.PHONY: setup build demo test test-asan memcheck fuzz bench profile soak clean
 
 setup:
 	@if ! pkg-config --exists libcurl libcjson 2>/dev/null; then \
@@ -63,6 +63,16 @@ memcheck:
 FUZZ_SECONDS ?= 60
 fuzz:
 	bash fuzz/run.sh $(FUZZ_SECONDS)
+
+# Benchmarks (run by hand): installs peers and nginx if missing, writes bench/RESULTS.md.
+bench: setup
+	$(PYTHON) bench/run.py
+
+profile: build
+	$(PYTHON) bench/profile.py
+
+soak: build
+	$(PYTHON) bench/soak.py
 
 clean:
 	rm -rf build gettcommerce/*.so *.egg-info

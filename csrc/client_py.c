@@ -392,7 +392,7 @@ static int prepare_call(CoreClient *self, PyObject *endpoint, PyObject *params, 
     if (build_url(self, *ep_out, params, query, url) < 0)
         return -1;
     if (body != Py_None) {
-        tree = gc_py_to_cjson(body, "body");
+        tree = gc_py_to_cjson(body, "body", 0);
         if (tree == NULL)
             return -1;
         *body_text = cJSON_PrintUnformatted(tree);

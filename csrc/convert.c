@@ -11,7 +11,8 @@
 
 #include "gc.h"
 
-#define GC_MAX_DEPTH 512
+/* cJSON's own parse cap: a dict and its JSON text are refused alike. */
+#define GC_MAX_DEPTH 1000
 
 /* Keys repeat across objects ("storeId", "status"...); interning them makes
  * every dict share one string object and speeds later lookups. */
@@ -106,102 +107,151 @@ PyObject *gc_cjson_to_py(const cJSON *item)
     return to_py(item, 0);
 }
 
-/* Path of the value being converted, for error messages: "body.items[2]". */
-typedef struct path_buf {
-    char text[256];
-    size_t len;
-} path_buf;
+/* Where the value being converted sits, for error messages:
+ * body['items'][2].  Grows as needed; `failed` records out-of-memory. */
+typedef struct json_path {
+    gc_buf text;
+    int failed;
+} json_path;
 
-static void path_advance(path_buf *p, int n)
+static size_t path_push_key(json_path *p, const char *key)
 {
-    if (n > 0)
-        p->len = p->len + (size_t)n < sizeof p->text ? p->len + (size_t)n : sizeof p->text - 1;
+    size_t before = p->text.len;
+    if (gc_buf_append_str(&p->text, "['") < 0 || gc_buf_append_str(&p->text, key) < 0 ||
+        gc_buf_append_str(&p->text, "']") < 0)
+        p->failed = 1;
+    return before;
 }
 
-static size_t path_push_key(path_buf *p, PyObject *key)
+static size_t path_push_index(json_path *p, Py_ssize_t index)
 {
-    size_t before = p->len;
-    const char *k = PyUnicode_AsUTF8(key);
-    if (k == NULL) {
-        PyErr_Clear();
-        k = "?";
+    char tmp[32];
+    size_t before = p->text.len;
+    int n = snprintf(tmp, sizeof tmp, "[%zd]", index);
+    if (gc_buf_append(&p->text, tmp, (size_t)n) < 0)
+        p->failed = 1;
+    return before;
+}
+
+static void path_pop(json_path *p, size_t len)
+{
+    if (p->text.data != NULL && len <= p->text.len) {
+        p->text.len = len;
+        p->text.data[len] = '\0';
     }
-    path_advance(p, snprintf(p->text + p->len, sizeof p->text - p->len, ".%s", k));
-    return before;
 }
 
-static size_t path_push_index(path_buf *p, Py_ssize_t index)
+static const char *path_str(const json_path *p)
 {
-    size_t before = p->len;
-    path_advance(p, snprintf(p->text + p->len, sizeof p->text - p->len, "[%lld]", (long long)index));
-    return before;
+    return p->text.data ? p->text.data : "value";
 }
 
-static cJSON *from_py(PyObject *obj, path_buf *path, int depth)
+/* Sign of an int too large for a double (errors count as positive). */
+static int sign_of_big_int(PyObject *obj)
+{
+    PyObject *zero = PyLong_FromLong(0);
+    int negative = zero ? PyObject_RichCompareBool(obj, zero, Py_LT) : 0;
+    Py_XDECREF(zero);
+    if (negative < 0)
+        PyErr_Clear();
+    return negative > 0 ? -1 : 1;
+}
+
+/* A number as cJSON.  Strict mode (request bodies) refuses what JSON cannot
+ * carry exactly; keep_numbers mode (the validator) keeps NaN, infinities,
+ * huge ints and Decimals so a bad price is reported, not raised. */
+static cJSON *number_from_py(PyObject *obj, const json_path *path, int keep_numbers)
+{
+    double v;
+    if (PyLong_Check(obj)) {
+        int overflow = 0;
+        long long i = PyLong_AsLongLongAndOverflow(obj, &overflow);
+        if (i == -1 && PyErr_Occurred())
+            return NULL;
+        if (overflow || i > 9007199254740992LL || i < -9007199254740992LL) {
+            if (!keep_numbers) {
+                PyErr_Format(PyExc_ValueError, "%s: integer too large for JSON", path_str(path));
+                return NULL;
+            }
+            v = PyLong_AsDouble(obj);
+            if (v == -1.0 && PyErr_Occurred()) {
+                if (!PyErr_ExceptionMatches(PyExc_OverflowError))
+                    return NULL;
+                PyErr_Clear();
+                v = sign_of_big_int(obj) < 0 ? -HUGE_VAL : HUGE_VAL;
+            }
+            return cJSON_CreateNumber(v);
+        }
+        return cJSON_CreateNumber((double)i);
+    }
+    if (PyFloat_Check(obj)) {
+        v = PyFloat_AS_DOUBLE(obj);
+    } else {
+        /* decimal.Decimal, fractions.Fraction, numpy scalars... (keep mode only) */
+        PyObject *as_float = PyNumber_Float(obj);
+        if (as_float == NULL)
+            return NULL;
+        v = PyFloat_AS_DOUBLE(as_float);
+        Py_DECREF(as_float);
+    }
+    if (!keep_numbers && !isfinite(v)) {
+        PyErr_Format(PyExc_ValueError, "%s must be a finite number, not %R", path_str(path), obj);
+        return NULL;
+    }
+    return cJSON_CreateNumber(v);
+}
+
+static cJSON *from_py(PyObject *obj, json_path *path, int depth, int keep_numbers)
 {
     cJSON *out = NULL, *child = NULL;
     PyObject *key, *value, *seq = NULL;
-    Py_ssize_t pos = 0, i, n;
+    Py_ssize_t pos = 0, i, n, len;
+    const char *s;
     size_t saved;
 
     if (depth > GC_MAX_DEPTH) {
-        PyErr_Format(PyExc_ValueError, "%s is nested too deeply", path->text);
+        PyErr_Format(PyExc_ValueError, "%s is nested more than %d levels deep", path_str(path),
+                     GC_MAX_DEPTH);
         return NULL;
     }
-    if (obj == Py_None)
+    if (obj == Py_None) {
         out = cJSON_CreateNull();
-    else if (obj == Py_True)
-        out = cJSON_CreateTrue();
-    else if (obj == Py_False)
-        out = cJSON_CreateFalse();
-    else if (PyUnicode_Check(obj)) {
-        Py_ssize_t len;
-        const char *s = PyUnicode_AsUTF8AndSize(obj, &len);
+    } else if (obj == Py_True || obj == Py_False) {
+        out = cJSON_CreateBool(obj == Py_True);
+    } else if (PyUnicode_Check(obj)) {
+        s = PyUnicode_AsUTF8AndSize(obj, &len);
         if (s == NULL)
             return NULL;
         if ((size_t)len != strlen(s)) {
-            PyErr_Format(PyExc_ValueError, "%s contains a NUL character", path->text);
+            PyErr_Format(PyExc_ValueError, "%s contains a NUL character", path_str(path));
             return NULL;
         }
         out = cJSON_CreateString(s);
-    } else if (PyLong_Check(obj)) {
-        int overflow = 0;
-        long long v = PyLong_AsLongLongAndOverflow(obj, &overflow);
-        if (v == -1 && PyErr_Occurred())
+    } else if (PyLong_Check(obj) || PyFloat_Check(obj)) {
+        out = number_from_py(obj, path, keep_numbers);
+        if (out == NULL)
             return NULL;
-        if (overflow || v > 9007199254740992LL || v < -9007199254740992LL) {
-            PyErr_Format(PyExc_ValueError, "%s: integer too large for JSON", path->text);
-            return NULL;
-        }
-        out = cJSON_CreateNumber((double)v);
-    } else if (PyFloat_Check(obj)) {
-        double v = PyFloat_AS_DOUBLE(obj);
-        if (!isfinite(v)) {
-            PyErr_Format(PyExc_ValueError, "%s must be a finite number, not %R", path->text, obj);
-            return NULL;
-        }
-        out = cJSON_CreateNumber(v);
     } else if (PyDict_Check(obj)) {
         out = cJSON_CreateObject();
         if (out == NULL)
             goto nomem;
         while (PyDict_Next(obj, &pos, &key, &value)) {
-            const char *k;
             if (!PyUnicode_Check(key)) {
-                PyErr_Format(PyExc_TypeError, "%s: keys must be str, not %.100s",
-                             path->text, Py_TYPE(key)->tp_name);
+                PyErr_Format(PyExc_TypeError, "%s: keys must be str, not %.100s", path_str(path),
+                             Py_TYPE(key)->tp_name);
                 goto error;
             }
-            k = PyUnicode_AsUTF8(key);
-            if (k == NULL)
+            s = PyUnicode_AsUTF8AndSize(key, &len);
+            if (s == NULL)
                 goto error;
-            saved = path_push_key(path, key);
-            child = from_py(value, path, depth + 1);
-            path->len = saved;
-            path->text[saved] = '\0';
+            saved = path_push_key(path, s);
+            if (path->failed)
+                goto nomem;
+            child = from_py(value, path, depth + 1, keep_numbers);
+            path_pop(path, saved);
             if (child == NULL)
                 goto error;
-            if (!cJSON_AddItemToObject(out, k, child))
+            if (!cJSON_AddItemToObject(out, s, child))
                 goto nomem;
             child = NULL;
         }
@@ -215,9 +265,10 @@ static cJSON *from_py(PyObject *obj, path_buf *path, int depth)
         n = PySequence_Fast_GET_SIZE(seq);
         for (i = 0; i < n; i++) {
             saved = path_push_index(path, i);
-            child = from_py(PySequence_Fast_GET_ITEM(seq, i), path, depth + 1);
-            path->len = saved;
-            path->text[saved] = '\0';
+            if (path->failed)
+                goto nomem;
+            child = from_py(PySequence_Fast_GET_ITEM(seq, i), path, depth + 1, keep_numbers);
+            path_pop(path, saved);
             if (child == NULL)
                 goto error;
             if (!cJSON_AddItemToArray(out, child))
@@ -225,8 +276,12 @@ static cJSON *from_py(PyObject *obj, path_buf *path, int depth)
             child = NULL;
         }
         Py_CLEAR(seq);
+    } else if (keep_numbers && PyNumber_Check(obj) && Py_TYPE(obj)->tp_as_number->nb_float != NULL) {
+        out = number_from_py(obj, path, keep_numbers);
+        if (out == NULL)
+            return NULL;
     } else {
-        PyErr_Format(PyExc_TypeError, "%s: cannot send a %.100s as JSON", path->text,
+        PyErr_Format(PyExc_TypeError, "%s: cannot send a %.100s as JSON", path_str(path),
                      Py_TYPE(obj)->tp_name);
         return NULL;
     }
@@ -242,10 +297,16 @@ error:
     return NULL;
 }
 
-cJSON *gc_py_to_cjson(PyObject *obj, const char *what)
+cJSON *gc_py_to_cjson(PyObject *obj, const char *what, int keep_numbers)
 {
-    path_buf path;
-    snprintf(path.text, sizeof path.text, "%s", what ? what : "value");
-    path.len = strlen(path.text);
-    return from_py(obj, &path, 0);
+    json_path path = {{0}, 0};
+    cJSON *result = NULL;
+
+    if (gc_buf_append_str(&path.text, what ? what : "value") < 0) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    result = from_py(obj, &path, 0, keep_numbers);
+    gc_buf_free(&path.text);
+    return result;
 }

@@ -183,9 +183,12 @@ gc_module_state *gc_module_state_of(PyObject *module);
 extern struct PyModuleDef gc_core_module;                 /* module.c */
 
 /* JSON <-> Python (convert.c).  Both set a Python exception on failure;
- * gc_py_to_cjson names the offending field by its path (e.g. "body.items[2]"). */
+ * gc_py_to_cjson names the offending value by its path (body['items'][2]).
+ * keep_numbers=0 (request bodies) refuses NaN, infinities and ints beyond
+ * 2**53; keep_numbers=1 (the validator) keeps them, and Decimals, so they
+ * can be reported as issues. */
 PyObject *gc_cjson_to_py(const cJSON *item);
-cJSON *gc_py_to_cjson(PyObject *obj, const char *what);
+cJSON *gc_py_to_cjson(PyObject *obj, const char *what, int keep_numbers);
 
 /* Ctrl-C during a call (interrupt.c): on the main thread, returns a flag a
  * chained SIGINT handler sets, for gc_request.abort_flag; else NULL. */

@@ -36,7 +36,7 @@ class Batch:
         self.concurrency = concurrency
         self.progress = progress
         self._calls: List[Tuple[int, tuple, Optional[dict], Any]] = []
-        self._parsers: List[Optional[Callable[[Any], Any]]] = []
+        self._parsers: List[Optional[Callable[[Any, tuple], Any]]] = []
         self.results: Optional[List[Any]] = None
         self.stores = StoresResource(client, self)
         self.orders = OrdersResource(client, self)
@@ -51,7 +51,7 @@ class Batch:
         return len(self._calls)
 
     def _call(self, endpoint: int, params: tuple, query: Optional[dict], body: Any,
-              parse: Optional[Callable[[Any], Any]]) -> None:
+              parse: Optional[Callable[[Any, tuple], Any]]) -> None:
         if self.results is not None:
             raise InvalidRequestError("this batch has already run; start a new client.batch()")
         self._calls.append((endpoint, params, query, body))
@@ -75,10 +75,10 @@ class Batch:
         raw = core.run_batch(self._calls, concurrency=self.concurrency,
                              progress=bool(self.progress and len(self._calls) > PROGRESS_MIN_CALLS))
         results: List[Any] = []
-        for (ok, value), parse in zip(raw, self._parsers):
+        for (ok, value), parse, call in zip(raw, self._parsers, self._calls):
             if ok:
                 try:
-                    results.append(parse(value) if parse is not None else None)
+                    results.append(parse(value, call[1]) if parse is not None else None)
                 except Exception as exc:  # a later page of stores.list() failed
                     results.append(exc)
             elif isinstance(value, _core.TransportError):

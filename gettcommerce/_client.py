@@ -251,11 +251,20 @@ class Client:
             raise InvalidRequestError(f"{exc}; create a new Client") from exc
 
     def _call(self, endpoint: int, params: tuple, query: Optional[dict], body: Any,
-              parse: Optional[Callable[[Any], Any]]) -> Any:
+              parse: Optional[Callable[[Any, tuple], Any]]) -> Any:
         # Resources describe a call and how to read its answer; a Client runs
-        # it now, a Batch queues it (see _batch.py).
-        raw = self._request(endpoint, params, query, body)
-        return parse(raw) if parse is not None else None
+        # it now, a Batch queues it (see _batch.py).  This is every call's hot
+        # path, so _request's body is inlined rather than called.
+        core = self._core
+        try:
+            raw = core.request(endpoint, params, query, body)  # type: ignore[union-attr]
+        except _core.TransportError as exc:
+            raise from_transport_error(exc) from exc
+        except (ValueError, TypeError) as exc:
+            raise InvalidRequestError(str(exc)) from exc
+        except (RuntimeError, AttributeError) as exc:
+            raise InvalidRequestError(f"the Client is closed; create a new Client ({exc})") from exc
+        return parse(raw, params) if parse is not None else None
 
     def order(self, order_id: str) -> Order:
         """An Order handle for pushing status (no request is made).
@@ -283,8 +292,8 @@ class _Resource:
         self._exec = executor if executor is not None else client
 
 
-def _status_reader(store_id: str) -> Callable[[Any], StoreStatus]:
-    return lambda raw: StoreStatus.from_dict(raw, store_id)
+def _read_status(raw: Any, params: tuple) -> StoreStatus:
+    return StoreStatus.from_dict(raw, params[0])
 
 
 class StoresResource(_Resource):
@@ -296,7 +305,7 @@ class StoresResource(_Resource):
         """Every store of the partner organisation (pages through all of them)."""
         client = self._client
 
-        def read_pages(page: Any) -> List[Store]:
+        def read_pages(page: Any, params: tuple) -> List[Store]:
             stores: List[Store] = []
             offset = 0
             while True:
@@ -316,7 +325,7 @@ class StoresResource(_Resource):
     def get(self, store_id: str) -> Store:
         return self._exec._call(EP_GET_STORE, (store_id,), None, None, self._store)
 
-    def _store(self, raw: Any) -> Store:
+    def _store(self, raw: Any, params: tuple) -> Store:
         return Store.from_dict(raw or {}, self._client)
 
     def update(self, store_id: str, *, name: Any = _UNSET, phone: Any = _UNSET,
@@ -339,7 +348,7 @@ class StoresResource(_Resource):
         return self._exec._call(EP_UPDATE_STORE, (store_id,), None, body, self._store)
 
     def get_status(self, store_id: str) -> StoreStatus:
-        return self._exec._call(EP_GET_STORE_STATUS, (store_id,), None, None, _status_reader(store_id))
+        return self._exec._call(EP_GET_STORE_STATUS, (store_id,), None, None, _read_status)
 
     def pause(self, store_id: str, reason: Union[str, PauseReason], *,
               resume_at: Union[_dt.datetime, _dt.timedelta, str, None] = None) -> StoreStatus:
@@ -357,12 +366,12 @@ class StoresResource(_Resource):
                 raise InvalidRequestError(f"resume_at must be in the future, not {text}",
                                           field="resume_at", value=resume_at)
             body["resumeAt"] = text
-        return self._exec._call(EP_SET_STORE_STATUS, (store_id,), None, body, _status_reader(store_id))
+        return self._exec._call(EP_SET_STORE_STATUS, (store_id,), None, body, _read_status)
 
     def resume(self, store_id: str) -> StoreStatus:
         """Take orders again now."""
         return self._exec._call(EP_SET_STORE_STATUS, (store_id,), None, {"status": "online"},
-                                _status_reader(store_id))
+                                _read_status)
 
 
 class OrdersResource(_Resource):
@@ -445,7 +454,7 @@ class OnboardingResource(_Resource):
                            details.get("pickup_allowed", _UNSET))
         return self._exec._call(EP_REGISTER_STORE, (), None, body, self._onboarding)
 
-    def _onboarding(self, raw: Any) -> Onboarding:
+    def _onboarding(self, raw: Any, params: tuple) -> Onboarding:
         return Onboarding.from_dict(raw or {}, self._client)
 
     def get(self, onboarding_id: str) -> Onboarding:
@@ -457,7 +466,7 @@ class OnboardingResource(_Resource):
     def activate(self, onboarding_id: str) -> Store:
         """Go live (only from ready_to_activate); returns the new Store."""
         return self._exec._call(EP_ACTIVATE_STORE, (onboarding_id,), None, None,
-                                lambda raw: Store.from_dict(raw or {}, self._client))
+                                lambda raw, params: Store.from_dict(raw or {}, self._client))
 
 
 class CatalogResource(_Resource):

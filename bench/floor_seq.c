@@ -1,0 +1,160 @@
+/* The sequential floor: what one thread of plain C gets from libcurl + cJSON.
+ *
+ * One reused easy handle (so one keep-alive connection), headers built once,
+ * and per call exactly the work an SDK call cannot avoid: format the URL,
+ * serialise the body with cJSON (POST), transfer, check the status, parse the
+ * answer with cJSON (GET).  bench/run.py compares every contender with it.
+ *
+ * usage: floor_seq BASE_URL get|post CALLS WARMUP
+ * prints one JSON line: {"calls": N, "seconds": S, "errors": E}
+ */
+#include <curl/curl.h>
+#include <cjson/cJSON.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define STORE_ID "0b6f6c2e-5a0e-4b8e-9c1d-3d0c2f1a9b10"
+
+typedef struct {
+    char *data;
+    size_t len;
+    size_t cap;
+} body_buf;
+
+static size_t on_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    body_buf *buf = userdata;
+    size_t n = size * nmemb;
+    if (buf->len + n + 1 > buf->cap) {
+        size_t cap = buf->cap ? buf->cap : 1024;
+        while (cap < buf->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(buf->data, cap);
+        if (grown == NULL)
+            return 0; /* libcurl turns a short write into CURLE_WRITE_ERROR */
+        buf->data = grown;
+        buf->cap = cap;
+    }
+    memcpy(buf->data + buf->len, ptr, n);
+    buf->len += n;
+    return n;
+}
+
+static double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One call; returns 0 when the answer was a 200 that parsed (GET). */
+static int one_call(CURL *easy, const char *base, int is_post, long index, body_buf *buf)
+{
+    char url[512];
+    char *body = NULL;
+    cJSON *req = NULL;
+    cJSON *doc = NULL;
+    long code = 0;
+    int rc = 1;
+
+    buf->len = 0;
+    if (is_post) {
+        snprintf(url, sizeof url, "%s/v1/commerce/orders/ord-%ld/status", base, index);
+        req = cJSON_CreateObject();
+        if (req == NULL || cJSON_AddStringToObject(req, "status", "confirmed") == NULL)
+            goto cleanup;
+        body = cJSON_PrintUnformatted(req);
+        if (body == NULL)
+            goto cleanup;
+        curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
+    } else {
+        snprintf(url, sizeof url, "%s/v1/commerce/stores/%s/status", base, STORE_ID);
+    }
+    curl_easy_setopt(easy, CURLOPT_URL, url);
+    if (curl_easy_perform(easy) != CURLE_OK)
+        goto cleanup;
+    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+    if (code != 200)
+        goto cleanup;
+    if (!is_post) {
+        const char *end = NULL;
+        doc = cJSON_ParseWithLengthOpts(buf->data, buf->len, &end, 0);
+        if (doc == NULL || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc, "status")))
+            goto cleanup;
+    }
+    rc = 0;
+cleanup:
+    cJSON_Delete(doc);
+    cJSON_Delete(req);
+    free(body);
+    return rc;
+}
+
+int main(int argc, char **argv)
+{
+    CURL *easy = NULL;
+    struct curl_slist *get_headers = NULL;
+    struct curl_slist *post_headers = NULL;
+    body_buf buf = {NULL, 0, 0};
+    long calls, warmup, errors = 0;
+    int is_post, status = 2;
+    double started, elapsed;
+
+    if (argc != 5 || (strcmp(argv[2], "get") != 0 && strcmp(argv[2], "post") != 0)) {
+        fprintf(stderr, "usage: %s BASE_URL get|post CALLS WARMUP\n", argv[0]);
+        return 2;
+    }
+    is_post = strcmp(argv[2], "post") == 0;
+    calls = strtol(argv[3], NULL, 10);
+    warmup = strtol(argv[4], NULL, 10);
+    if (calls <= 0 || warmup < 0) {
+        fprintf(stderr, "CALLS must be > 0 and WARMUP >= 0\n");
+        return 2;
+    }
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return 2;
+    easy = curl_easy_init();
+    if (easy == NULL)
+        goto cleanup;
+    /* The same headers every contender sends (see bench/contenders.py). */
+    get_headers = curl_slist_append(get_headers, "Authorization: Bearer zpka_bench");
+    get_headers = curl_slist_append(get_headers, "Accept: application/json");
+    get_headers = curl_slist_append(get_headers, "User-Agent: bench-floor/1");
+    post_headers = curl_slist_append(post_headers, "Authorization: Bearer zpka_bench");
+    post_headers = curl_slist_append(post_headers, "Accept: application/json");
+    post_headers = curl_slist_append(post_headers, "User-Agent: bench-floor/1");
+    post_headers = curl_slist_append(post_headers, "Content-Type: application/json");
+    if (get_headers == NULL || post_headers == NULL)
+        goto cleanup;
+    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, is_post ? post_headers : get_headers);
+    curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(easy, CURLOPT_WRITEDATA, &buf);
+    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(easy, CURLOPT_TIMEOUT, 30L);
+
+    for (long i = 0; i < warmup; i++)
+        errors += one_call(easy, argv[1], is_post, i, &buf);
+    if (errors) {
+        fprintf(stderr, "warm-up failed: %ld errors\n", errors);
+        status = 1;
+        goto cleanup;
+    }
+    started = now_seconds();
+    for (long i = 0; i < calls; i++)
+        errors += one_call(easy, argv[1], is_post, i, &buf);
+    elapsed = now_seconds() - started;
+    printf("{\"calls\": %ld, \"seconds\": %.6f, \"errors\": %ld}\n", calls, elapsed, errors);
+    status = errors ? 1 : 0;
+cleanup:
+    if (easy != NULL)
+        curl_easy_cleanup(easy);
+    curl_slist_free_all(get_headers);
+    curl_slist_free_all(post_headers);
+    free(buf.data);
+    curl_global_cleanup();
+    return status;
+}
