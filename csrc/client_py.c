@@ -417,10 +417,10 @@ static PyObject *finish_call(gc_module_state *state, const gc_endpoint *ep, cons
             return Py_NewRef(Py_None);
         if (parsed != NULL) {
             PyObject *value = gc_cjson_to_py(parsed);
-            /* A body the converter refuses (nested deeper than convert.c
-             * allows, though within cJSON's cap) is the answer's fault: a
-             * typed decode error, not a bare ValueError that Client reports
-             * as a local refusal and that aborts a whole run_batch. */
+            /* A body the converter refuses (should its depth cap ever be
+             * below cJSON's) is the answer's fault: a typed decode error,
+             * not a bare ValueError that Client reports as a local refusal
+             * and that aborts a whole run_batch. */
             if (value == NULL && PyErr_ExceptionMatches(PyExc_ValueError)) {
                 PyErr_Clear();
                 snprintf(msg, sizeof msg, "Gett answered %ld with JSON nested too deeply to convert",

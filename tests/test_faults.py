@@ -192,17 +192,23 @@ def test_invalid_utf8_in_json_strings_is_replaced_not_a_crash(raw):
         assert_recovers(client)
 
 
-@pytest.mark.parametrize("depth", [600, 100_000])
-def test_deeply_nested_json_is_a_typed_error(raw, depth):
-    # 600 passes cJSON's nesting cap (1000) but not the converter's (512);
-    # 100,000 is refused by the parser.  Neither may overflow a stack.
-    deep = b"[" * depth + b"]" * depth
+def test_json_nested_100000_deep_is_a_typed_error_and_1000_deep_is_fine(raw):
+    # cJSON's nesting cap (1000) is also the converter's: deeper is refused
+    # by the parser with a typed error, never a stack overflow.
+    deep = b"[" * 100_000 + b"]" * 100_000
     raw.add(send(response_bytes(200, b'{"storeId": ' + deep + b"}"), keep_alive=True))
     with make_client(raw.url) as client:
-        with pytest.raises(gett.APIConnectionError) as info:
+        with pytest.raises(gett.APIConnectionError, match="not valid JSON") as info:
             client.stores.get("s1")
         assert not isinstance(info.value, gett.InvalidRequestError)
-        assert "JSON" in str(info.value)
+        raw.add(send(response_bytes(200, b"[" * 1001 + b"]" * 1001), keep_alive=True))
+        with pytest.raises(gett.APIConnectionError, match="not valid JSON"):
+            client._request(gett._client.EP_GET_STORE, ("s1",))
+        raw.add(send(response_bytes(200, b"[" * 1000 + b"]" * 1000), keep_alive=True))
+        value = client._request(gett._client.EP_GET_STORE, ("s1",))
+        for _ in range(999):
+            (value,) = value
+        assert value == []
         raw.add(send(response_bytes(500, deep), keep_alive=True))
         with make_client(raw.url, max_retries=0) as other:
             with pytest.raises(gett.InternalServerError) as info:
@@ -211,12 +217,23 @@ def test_deeply_nested_json_is_a_typed_error(raw, depth):
         assert_recovers(client)
 
 
+@pytest.mark.xfail(strict=True, raises=AttributeError,
+                   reason="BUG (Python layer, not fixed here): a 2xx answer whose JSON is not an "
+                          "object reaches Store.from_dict and raises AttributeError; it should be "
+                          "a typed GettError")
+def test_a_success_answer_of_the_wrong_json_shape_is_a_typed_error(raw):
+    raw.add(send(response_bytes(200, b'["not", "a", "store"]'), keep_alive=True))
+    with make_client(raw.url) as client:
+        with pytest.raises(gett.GettError):
+            client.stores.get("s1")
+
+
 def test_one_undecodable_answer_does_not_cost_a_batch_its_other_results(raw):
-    # Regression: a UnicodeDecodeError / ValueError from converting one
-    # answer used to escape run_batch and discard every other result.
+    # Regression: a UnicodeDecodeError from converting one answer used to
+    # escape run_batch and discard every other call's result.
     raw.add(ok_json({"storeId": "a"}),
             send(response_bytes(200, b'{"storeId": "b", "name": "\xff"}'), keep_alive=True),
-            send(response_bytes(200, b"[" * 600 + b"]" * 600), keep_alive=True),
+            send(response_bytes(200, b"[" * 100_000 + b"]" * 100_000), keep_alive=True),
             ok_json({"storeId": "d"}))
     with make_client(raw.url) as client:
         batch = client.batch(concurrency=1)
@@ -227,7 +244,7 @@ def test_one_undecodable_answer_does_not_cost_a_batch_its_other_results(raw):
         assert results[1].name == "\ufffd"
         ((index, error),) = batch.errors
         assert index == 2 and isinstance(error, gett.APIConnectionError)
-        assert "nested too deeply" in str(error)
+        assert "not valid JSON" in str(error)
         assert client._core.idle_handles == 1
 
 

@@ -56,11 +56,11 @@ def requests(raw: RawServer) -> None:
         expect(gett.APIConnectionError, client.stores.get, "s1")        # truncated JSON
         raw.add(send(response_bytes(200, b'{"name": "\xff", "k\xfe": 1}'), keep_alive=True))
         client.stores.get("s1")                                         # invalid UTF-8 replaced
-        raw.add(send(response_bytes(200, b"[" * 600 + b"]" * 600), keep_alive=True))
-        expect(gett.APIConnectionError, client.stores.get, "s1")        # too deep to convert
-        raw.add(send(response_bytes(500, b"[" * 600 + b"]" * 600), keep_alive=True),
-                send(response_bytes(500, b"[" * 600 + b"]" * 600), keep_alive=True))
-        expect(gett.InternalServerError, client.stores.get, "s1")
+        raw.add(send(response_bytes(200, b"[" * 1000 + b"]" * 1000), keep_alive=True))
+        client._request(EP_GET_STORE, ("s1",))                          # deepest accepted
+        raw.add(send(response_bytes(500, b"[" * 1001 + b"]" * 1001), keep_alive=True),
+                send(response_bytes(500, b"[" * 1001 + b"]" * 1001), keep_alive=True))
+        expect(gett.InternalServerError, client.stores.get, "s1")       # too deep: body as text
         raw.add(send(response_bytes(200, b"{" * 5000), keep_alive=True))
         expect(gett.APIConnectionError, client.stores.get, "s1")        # over cJSON's nesting cap
         expect(gett.InvalidRequestError, client.stores.get, "a/b")      # refused locally
