@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Callable, List, Optional, Tuple
 
-from .errors import BatchError, InvalidRequestError, from_transport_error
+from .errors import BatchError, GettError, InvalidRequestError, from_transport_error
 from . import _core
 
 __all__ = ["Batch"]
@@ -72,6 +72,7 @@ class Batch:
         core = self._client._core
         if core is None or core.closed:
             raise InvalidRequestError("the Client is closed; create a new Client")
+        from ._client import unexpected_answer
         raw = core.run_batch(self._calls, concurrency=self.concurrency,
                              progress=bool(self.progress and len(self._calls) > PROGRESS_MIN_CALLS))
         results: List[Any] = []
@@ -79,8 +80,12 @@ class Batch:
             if ok:
                 try:
                     results.append(parse(value, call[1]) if parse is not None else None)
-                except Exception as exc:  # a later page of stores.list() failed
+                except GettError as exc:  # a later page of stores.list() failed
                     results.append(exc)
+                except (AttributeError, TypeError, ValueError, KeyError) as exc:
+                    mapped = unexpected_answer(call[0], value)
+                    mapped.__cause__ = exc
+                    results.append(mapped)
             elif isinstance(value, _core.TransportError):
                 mapped = from_transport_error(value)
                 mapped.__cause__ = value

@@ -27,7 +27,8 @@ from ._constants import (
     PRODUCTION_BASE_URL,
 )
 from ._version import __version__
-from .errors import CatalogValidationError, GettError, InvalidRequestError, from_transport_error
+from .errors import (APIConnectionError, CatalogValidationError, GettError, InvalidRequestError,
+                     from_transport_error)
 if TYPE_CHECKING:  # pragma: no cover
     from ._batch import Batch
 from .models import (
@@ -62,6 +63,15 @@ EP_CANCEL_ONBOARDING = _EP["cancel_onboarding"]
 EP_ACTIVATE_STORE = _EP["activate_store"]
 
 _UNSET: Any = object()
+
+
+_ENDPOINT_NAMES = {entry[0]: name for name, entry in _core.ENDPOINTS.items()}
+
+
+def unexpected_answer(endpoint: int, raw: Any) -> APIConnectionError:
+    """A 2xx answer whose JSON does not have the documented shape."""
+    return APIConnectionError(f"Gett answered {_ENDPOINT_NAMES.get(endpoint, endpoint)} with JSON of an "
+                              f"unexpected shape ({type(raw).__name__}: {str(raw)[:80]})")
 
 
 def _log_attempt(method: str, url: str, status: int, ms: float, attempt: int) -> None:
@@ -264,7 +274,12 @@ class Client:
             raise InvalidRequestError(str(exc)) from exc
         except (RuntimeError, AttributeError) as exc:
             raise InvalidRequestError(f"the Client is closed; create a new Client ({exc})") from exc
-        return parse(raw, params) if parse is not None else None
+        if parse is None:
+            return None
+        try:
+            return parse(raw, params)
+        except (AttributeError, TypeError, ValueError, KeyError) as exc:
+            raise unexpected_answer(endpoint, raw) from exc
 
     def order(self, order_id: str) -> Order:
         """An Order handle for pushing status (no request is made).

@@ -217,15 +217,16 @@ def test_json_nested_100000_deep_is_a_typed_error_and_1000_deep_is_fine(raw):
         assert_recovers(client)
 
 
-@pytest.mark.xfail(strict=True, raises=AttributeError,
-                   reason="BUG (Python layer, not fixed here): a 2xx answer whose JSON is not an "
-                          "object reaches Store.from_dict and raises AttributeError; it should be "
-                          "a typed GettError")
 def test_a_success_answer_of_the_wrong_json_shape_is_a_typed_error(raw):
     raw.add(send(response_bytes(200, b'["not", "a", "store"]'), keep_alive=True))
+    raw.add(send(response_bytes(200, b'"online"'), keep_alive=True))
     with make_client(raw.url) as client:
-        with pytest.raises(gett.GettError):
+        with pytest.raises(gett.APIConnectionError, match="get_store with JSON of an unexpected shape"):
             client.stores.get("s1")
+        with client.batch() as batch:
+            batch.stores.get_status("s1")
+    assert isinstance(batch.results[0], gett.APIConnectionError)
+    assert "unexpected shape" in str(batch.results[0])
 
 
 def test_one_undecodable_answer_does_not_cost_a_batch_its_other_results(raw):
