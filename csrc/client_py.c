@@ -9,7 +9,9 @@
 #include <Python.h>
 #include <structmember.h>
 
+#include <math.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "gc.h"
 
@@ -21,6 +23,7 @@ typedef struct {
     PyObject *base_url;    /* str, for repr and error messages */
     int inflight;          /* calls running without the GIL (guarded by the GIL) */
     int closed;
+    pid_t owner_pid;       /* the process whose threads `inflight` counts */
 } CoreClient;
 
 static gc_module_state *state_of_type(PyTypeObject *type)
@@ -82,8 +85,8 @@ static int client_init(CoreClient *self, PyObject *args, PyObject *kwds)
                                      &user_agent, &timeout, &connect_timeout, &max_retries,
                                      &max_bytes, &ca_bundle, &pool_size))
         return -1;
-    if (!(timeout > 0) || !(connect_timeout > 0)) {
-        PyErr_SetString(PyExc_ValueError, "timeout and connect_timeout must be > 0");
+    if (!(timeout > 0) || !(connect_timeout > 0) || !isfinite(timeout) || !isfinite(connect_timeout)) {
+        PyErr_SetString(PyExc_ValueError, "timeout and connect_timeout must be finite and > 0");
         return -1;
     }
     if (max_retries < 0 || max_bytes <= 0 || pool_size < 1) {
@@ -128,6 +131,7 @@ static int client_init(CoreClient *self, PyObject *args, PyObject *kwds)
         goto done;
     }
     Py_XSETREF(self->base_url, Py_NewRef(base_url));
+    self->owner_pid = getpid();
     rc = 0;
 done:
     if (key) {
@@ -153,6 +157,12 @@ static void free_client_nogil(gc_client *client)
 static PyObject *client_close(CoreClient *self, PyObject *Py_UNUSED(ignored))
 {
     gc_client *client = self->client;
+    /* A child of fork() inherits the count of calls the parent's threads
+     * had running; none of those threads exist here. */
+    if (self->owner_pid != getpid()) {
+        self->inflight = 0;
+        self->owner_pid = getpid();
+    }
     self->closed = 1;
     if (client != NULL && self->inflight == 0) {
         self->client = NULL;
@@ -166,8 +176,9 @@ static void client_dealloc(CoreClient *self)
     PyTypeObject *type = Py_TYPE(self);
     /* inflight > 0 is impossible here: a running call holds a reference. */
     if (self->client != NULL) {
-        gc_client_free(self->client);
+        gc_client *client = self->client;
         self->client = NULL;
+        free_client_nogil(client);
     }
     Py_CLEAR(self->base_url);
     type->tp_free((PyObject *)self);
@@ -516,6 +527,11 @@ static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssiz
     req.body = body_text;
     req.body_len = body_text ? strlen(body_text) : 0;
     req.abort_flag = gc_interrupt_arm();
+    /* Converting the arguments can run Python code (a __str__, a finalizer,
+     * another thread): the client may have been closed meanwhile, and a
+     * Ctrl-C may have come in before the flag was armed. */
+    if (check_open(self) < 0 || PyErr_CheckSignals() < 0)
+        goto done;
 
     client = self->client;
     self->inflight++;
@@ -622,6 +638,9 @@ static PyObject *client_run_batch(CoreClient *self, PyObject *args, PyObject *kw
         index[n_send++] = (size_t)i;
     }
 
+    /* As in request(): conversion may have run Python code. */
+    if (check_open(self) < 0 || PyErr_CheckSignals() < 0)
+        goto done;
     client = self->client;
     self->inflight++;
     Py_BEGIN_ALLOW_THREADS

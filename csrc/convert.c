@@ -204,8 +204,8 @@ static cJSON *number_from_py(PyObject *obj, const json_path *path, int keep_numb
 static cJSON *from_py(PyObject *obj, json_path *path, int depth, int keep_numbers)
 {
     cJSON *out = NULL, *child = NULL;
-    PyObject *key, *value, *seq = NULL;
-    Py_ssize_t pos = 0, i, n, len;
+    PyObject *key, *value, *seq = NULL, *held_key = NULL, *held_value = NULL;
+    Py_ssize_t pos = 0, i, len;
     const char *s;
     size_t saved;
 
@@ -236,6 +236,12 @@ static cJSON *from_py(PyObject *obj, json_path *path, int depth, int keep_number
         if (out == NULL)
             goto nomem;
         while (PyDict_Next(obj, &pos, &key, &value)) {
+            /* Borrowed from the dict, which a __float__ further down may
+             * mutate: hold both (the key owns `s`) until this entry is done. */
+            Py_INCREF(key);
+            Py_INCREF(value);
+            held_key = key;
+            held_value = value;
             if (!PyUnicode_Check(key)) {
                 PyErr_Format(PyExc_TypeError, "%s: keys must be str, not %.100s", path_str(path),
                              Py_TYPE(key)->tp_name);
@@ -254,6 +260,8 @@ static cJSON *from_py(PyObject *obj, json_path *path, int depth, int keep_number
             if (!cJSON_AddItemToObject(out, s, child))
                 goto nomem;
             child = NULL;
+            Py_CLEAR(held_key);
+            Py_CLEAR(held_value);
         }
     } else if (PyList_Check(obj) || PyTuple_Check(obj)) {
         seq = PySequence_Fast(obj, "expected a sequence");
@@ -262,12 +270,15 @@ static cJSON *from_py(PyObject *obj, json_path *path, int depth, int keep_number
         out = cJSON_CreateArray();
         if (out == NULL)
             goto nomem;
-        n = PySequence_Fast_GET_SIZE(seq);
-        for (i = 0; i < n; i++) {
+        /* The length is read each time: a __float__ further down may shrink
+         * the list, and the item is held for the same reason. */
+        for (i = 0; i < PySequence_Fast_GET_SIZE(seq); i++) {
+            held_value = Py_NewRef(PySequence_Fast_GET_ITEM(seq, i));
             saved = path_push_index(path, i);
             if (path->failed)
                 goto nomem;
-            child = from_py(PySequence_Fast_GET_ITEM(seq, i), path, depth + 1, keep_numbers);
+            child = from_py(held_value, path, depth + 1, keep_numbers);
+            Py_CLEAR(held_value);
             path_pop(path, saved);
             if (child == NULL)
                 goto error;
@@ -291,6 +302,8 @@ static cJSON *from_py(PyObject *obj, json_path *path, int depth, int keep_number
 nomem:
     PyErr_NoMemory();
 error:
+    Py_XDECREF(held_key);
+    Py_XDECREF(held_value);
     Py_XDECREF(seq);
     cJSON_Delete(child);
     cJSON_Delete(out);

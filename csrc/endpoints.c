@@ -34,6 +34,10 @@ const char *gc_path_param_problem(const char *value, size_t len)
     size_t i;
     if (len == 0)
         return "must not be empty";
+    /* "." and ".." are path segments, not ids: they would address another
+     * resource (stores.get("..") -> GET /v1/commerce/). */
+    if ((len == 1 && value[0] == '.') || (len == 2 && value[0] == '.' && value[1] == '.'))
+        return "must not be '.' or '..'";
     for (i = 0; i < len; i++) {
         switch (value[i]) {
         case '/':

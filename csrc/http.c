@@ -6,6 +6,7 @@
  * thread keep one keep-alive connection.  After fork() the child abandons
  * (never closes or reuses) the parent's handles: see the atfork handlers.
  */
+#include <limits.h>
 #include <math.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -140,6 +141,8 @@ static CURL *new_handle(gc_client *client)
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    /* Send the path as built: never let libcurl fold "/./" or "/../". */
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
     curl_easy_setopt(h, CURLOPT_USERAGENT, client->cfg.user_agent);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
@@ -327,8 +330,11 @@ static void sleep_seconds(double seconds, const transfer_ctx *ctx)
 
 static long ms_ceil(double seconds)
 {
-    long ms = (long)ceil(seconds * 1000.0);
-    return ms < 1 ? 1 : ms;
+    double ms = ceil(seconds * 1000.0);
+    /* Converting a double beyond LONG_MAX to long is undefined behaviour. */
+    if (!(ms < (double)(LONG_MAX / 2)))
+        return LONG_MAX / 2;
+    return ms < 1 ? 1 : (long)ms;
 }
 
 static void set_method(CURL *h, const gc_client *client, const gc_request *req)
@@ -480,6 +486,11 @@ static double attempt_outcome(const gc_config *cfg, const gc_request *req, CURL 
         record(log, log_cap, log_len, attempt + 1, resp->status, ms, resp->kind);
         if (resp->kind == GC_OK || !may_retry ||
             !gc_status_retryable(resp->status, resp->body.data, resp->body.len))
+            return -1;
+        /* Any other answer may come after the request was acted on (a 500
+         * after the store was registered): only 429 and 503 say it was not,
+         * so only they are retried for a call that must not run twice. */
+        if (!req->endpoint->idempotent && resp->status != 429 && resp->status != 503)
             return -1;
         delay = gc_retry_delay(attempt, gc_response_retry_after(resp));
         /* Waiting past the deadline cannot succeed: fail now with this answer. */

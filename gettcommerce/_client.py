@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as _dt
 import ipaddress
 import logging
+import math
 import os
 import platform
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
@@ -118,9 +119,9 @@ def _check_id(value: Any, field: str) -> str:
     if not isinstance(value, str) or not value:
         raise InvalidRequestError(f"{field} must be a non-empty str, not {value!r}", field=field,
                                   value=value)
-    if any(c in value for c in "/\r\n\0"):
-        raise InvalidRequestError(f"{field} must not contain '/', CR, LF or NUL (got {value!r})",
-                                  field=field, value=value)
+    if any(c in value for c in "/\r\n\0") or value in (".", ".."):
+        raise InvalidRequestError(f"{field} must not contain '/', CR, LF or NUL, nor be '.' or '..' "
+                                  f"(got {value!r})", field=field, value=value)
     return value
 
 
@@ -200,7 +201,8 @@ class Client:
                 f"base_url {url!r} is plain http to a non-loopback host: the API key would travel "
                 "unencrypted; use https or pass allow_insecure_http=True", field="base_url", value=url)
         for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+                    or not math.isfinite(value):
                 raise InvalidRequestError(f"{name} must be a number of seconds > 0, not {value!r}",
                                           field=name, value=value)
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
@@ -278,6 +280,8 @@ class Client:
             return None
         try:
             return parse(raw, params)
+        except GettError:  # a later page of stores.list() failed: already typed
+            raise
         except (AttributeError, TypeError, ValueError, KeyError) as exc:
             raise unexpected_answer(endpoint, raw) from exc
 

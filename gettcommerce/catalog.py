@@ -644,8 +644,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        self.wfile.write(body)
+        # Counted before the body goes out: a reader who has the body must
+        # already see the hit.
         self.server.catalog_server._count_hit()
+        self.wfile.write(body)
 
     def do_HEAD(self) -> None:  # noqa: N802
         body = self.server.catalog_server.current_json()

@@ -403,3 +403,117 @@ def test_ctrl_c_interrupts_a_long_call_promptly(tmp_path):
     lines = dict(line.split() for line in out.stdout.split("\n") if line.strip())
     assert set(lines) == {"call", "batch"}
     assert all(float(v) < 2.0 for v in lines.values()), lines
+
+
+# ------------------------------------------------------------ edge cases found in review
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_non_idempotent_calls_are_not_retried_after_an_answer_that_may_follow_success(server, status):
+    server.default = lambda req: Reply(status, problem(status, "INTERNAL_ERROR", retryAfter=0))
+    with make_client(server, max_retries=3) as client:
+        with pytest.raises(gett.InternalServerError) as info:
+            client.onboarding.register(partner_store_id="p", name="n", catalog_callback_url="http://c/x",
+                                       webhook_url="http://w/x")
+        assert info.value.attempts == 1
+        with pytest.raises(gett.InternalServerError):
+            client.catalog.notify("s1", "http://c/x")
+        with pytest.raises(gett.InternalServerError):
+            client.onboarding.activate("ob-1")
+    assert len(server.requests) == 3
+
+
+@pytest.mark.parametrize("status", [429, 503])
+def test_non_idempotent_calls_are_retried_when_gett_says_it_did_nothing(server, status):
+    server.add(Reply(status, problem(status, "SERVICE_UNAVAILABLE", retryAfter=0)),
+               Reply(201, {"onboardingId": "ob-1", "status": "pending_catalog"}))
+    with make_client(server) as client:
+        ob = client.onboarding.register(partner_store_id="p", name="n", catalog_callback_url="http://c/x",
+                                        webhook_url="http://w/x")
+    assert ob.onboarding_id == "ob-1" and len(server.requests) == 2
+
+
+@pytest.mark.parametrize("bad", [".", ".."])
+def test_dot_segments_are_refused_as_ids(server, client, bad):
+    for call in (lambda: client.stores.get(bad), lambda: client.stores.get_status(bad),
+                 lambda: client.onboarding.cancel(bad), lambda: client.order(bad),
+                 lambda: client._core.request(gett._client.EP_GET_STORE, (bad,))):
+        with pytest.raises((gett.InvalidRequestError, ValueError), match=r"'\.' or '\.\.'"):
+            call()
+    server.add(OK_STATUS)
+    assert client.stores.get_status("..a").status == "online"  # only the bare segments
+    assert [r.path for r in server.requests] == ["/v1/commerce/stores/..a/status"]
+
+
+def test_infinite_timeouts_are_refused():
+    for value in (float("inf"), float("nan")):
+        with pytest.raises(gett.InvalidRequestError, match="timeout"):
+            gett.Client(api_key="k", timeout=value)
+        with pytest.raises(ValueError, match="finite"):
+            gett._core.Client("http://127.0.0.1:1", "k", "ua", timeout=value)
+
+
+def test_closing_the_client_while_arguments_are_converted_is_safe(server):
+    client = make_client(server)
+
+    class ClosesClient:
+        def __str__(self):
+            client.close()
+            return "1"
+    with pytest.raises(gett.InvalidRequestError, match="closed"):
+        client._request(gett._client.EP_LIST_STORES, (), {"limit": ClosesClient()})
+
+    client = make_client(server)
+
+    def calls():
+        yield (gett._client.EP_GET_STORE, ("s1",), None, None)
+        client.close()
+    with pytest.raises(RuntimeError, match="closed"):
+        client._core.run_batch(calls())
+    assert server.requests == []
+
+
+def test_ctrl_c_during_argument_conversion_stops_the_call(server):
+    import signal
+    server.default = lambda req: Reply(200, {}, delay=5)
+
+    class PressesCtrlC:
+        def __str__(self):
+            os.kill(os.getpid(), signal.SIGINT)
+            return "1"
+    with make_client(server) as client:
+        start = time.monotonic()
+        with pytest.raises(KeyboardInterrupt):
+            client._request(gett._client.EP_LIST_STORES, (), {"limit": PressesCtrlC()})
+        assert time.monotonic() - start < 1
+    assert server.requests == []
+
+
+def test_validator_survives_a_dict_mutated_during_conversion():
+    doc = {"items": {}}
+
+    class Mutates:
+        def __float__(self):
+            doc["items"].clear()
+            doc.clear()
+            return 1.0
+    doc["items"]["i1"] = {"itemId": "i1", "name": "x", "basePrice": Mutates()}
+    doc["pad"] = [Mutates(), Mutates()]
+    issues = gett.validate_catalogset(doc)   # no crash; whatever was read is judged
+    assert isinstance(issues, list)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_close_in_a_child_forked_during_a_call_frees_the_client(server):
+    server.default = lambda req: Reply(200, {"status": "online"}, delay=0.5)
+    with make_client(server) as client:
+        client.stores.get_status("warm")  # a pooled handle exists
+        thread = threading.Thread(target=client.stores.get_status, args=("slow",))
+        thread.start()
+        time.sleep(0.1)  # the call is in flight in the parent
+        pid = os.fork()
+        if pid == 0:
+            client.close()
+            os._exit(0 if client._core.idle_handles == 0 else 1)
+        _, status = os.waitpid(pid, 0)
+        thread.join()
+    assert os.WEXITSTATUS(status) == 0
