@@ -209,6 +209,17 @@ static void free_config(gc_config *cfg)
     memset(cfg, 0, sizeof *cfg);
 }
 
+/* Everything gc_client_new allocates besides handles and the lock. */
+static void free_parts(gc_client *client)
+{
+    curl_slist_free_all(client->headers);
+    curl_slist_free_all(client->headers_empty);
+    curl_slist_free_all(client->headers_json);
+    free(client->idle);
+    free_config(&client->cfg);
+    free(client);
+}
+
 /* Accept + Authorization, then up to two more lines. */
 static int append_headers(struct curl_slist **list, const char *auth, const char *extra1,
                           const char *extra2)
@@ -261,12 +272,7 @@ error_lock:
     pthread_mutex_destroy(&client->lock);
 error:
     if (client) {
-        curl_slist_free_all(client->headers);
-        curl_slist_free_all(client->headers_empty);
-        curl_slist_free_all(client->headers_json);
-        free(client->idle);
-        free_config(&client->cfg);
-        free(client);
+        free_parts(client);
     } else {
         gc_config copy = *config;
         free_config(&copy);
@@ -291,12 +297,7 @@ void gc_client_free(gc_client *client)
     for (i = 0; i < client->n_idle; i++)
         curl_easy_cleanup(client->idle[i]);
     pthread_mutex_destroy(&client->lock);
-    curl_slist_free_all(client->headers);
-    curl_slist_free_all(client->headers_empty);
-    curl_slist_free_all(client->headers_json);
-    free(client->idle);
-    free_config(&client->cfg);
-    free(client);
+    free_parts(client);
 }
 
 void gc_response_free(gc_response *resp)

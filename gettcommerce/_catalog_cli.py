@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, Dict, List, Optional, Sequence, TextIO
+from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple, Union
 
 from .catalog import CatalogSet, validate_catalogset
 from .errors import CatalogValidationError
@@ -80,14 +80,10 @@ def _cmd_validate(args: argparse.Namespace, out: Optional[TextIO] = None) -> int
 
 def _cmd_stats(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
     out = out or sys.stdout
-    try:
-        raw = _read(args.file)
-    except OSError as exc:
-        out.write(f"{args.file}: cannot read: {exc.strerror or exc}\n")
-        return EXIT_UNREADABLE
-    cs = _load_bytes(args.file, raw, out)
-    if cs is None:
-        return EXIT_INVALID
+    loaded = _open(args.file, out)
+    if isinstance(loaded, int):
+        return loaded
+    raw, cs = loaded
     issues = validate_catalogset(raw)
     n_errors = sum(1 for i in issues if i.severity == "error")
     stats: Dict[str, Any] = dict(cs.stats)
@@ -107,6 +103,19 @@ def _cmd_stats(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
     return EXIT_OK
 
 
+def _open(path: str, out: TextIO) -> Union[int, Tuple[bytes, CatalogSet]]:
+    """The file's bytes and CatalogSet, or the exit code after saying why not."""
+    try:
+        raw = _read(path)
+    except OSError as exc:
+        out.write(f"{path}: cannot read: {exc.strerror or exc}\n")
+        return EXIT_UNREADABLE
+    cs = _load_bytes(path, raw, out)
+    if cs is None:
+        return EXIT_INVALID
+    return raw, cs
+
+
 def _load_bytes(path: str, raw: bytes, out: TextIO) -> Optional[CatalogSet]:
     try:
         return CatalogSet.from_json(raw)
@@ -117,15 +126,10 @@ def _load_bytes(path: str, raw: bytes, out: TextIO) -> Optional[CatalogSet]:
 
 def _cmd_tree(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
     out = out or sys.stdout
-    try:
-        raw = _read(args.file)
-    except OSError as exc:
-        out.write(f"{args.file}: cannot read: {exc.strerror or exc}\n")
-        return EXIT_UNREADABLE
-    cs = _load_bytes(args.file, raw, out)
-    if cs is None:
-        return EXIT_INVALID
-    out.write(cs.tree(prices=not args.no_prices) + "\n")
+    loaded = _open(args.file, out)
+    if isinstance(loaded, int):
+        return loaded
+    out.write(loaded[1].tree(prices=not args.no_prices) + "\n")
     return EXIT_OK
 
 
