@@ -60,9 +60,11 @@ static void check_encoding(const char *value, size_t len)
     const char *problem = gc_path_param_problem(value, len);
     size_t i;
 
-    /* A value is refused exactly when it is empty or has '/', CR, LF or NUL. */
+    /* A value is refused exactly when it is empty, a dot segment ("." or
+     * ".."), or has '/', CR, LF or NUL. */
     int bad = len == 0 || memchr(value, '/', len) || memchr(value, '\r', len) ||
-              memchr(value, '\n', len) || memchr(value, '\0', len);
+              memchr(value, '\n', len) || memchr(value, '\0', len) ||
+              (len == 1 && value[0] == '.') || (len == 2 && value[0] == '.' && value[1] == '.');
     if ((problem != NULL) != (bad != 0))
         abort();
     if (gc_percent_encode(&out, value, len) < 0)
