@@ -8,9 +8,12 @@ SANITIZER_RT = $(shell gcc -print-file-name=libasan.so)
 .PHONY: setup build demo test test-asan memcheck fuzz bench profile soak clean
 
 setup:
-	@if ! pkg-config --exists libcurl libcjson 2>/dev/null; then \
-		echo "installing $(APT_PACKAGES)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(APT_PACKAGES); \
+	@missing=""; \
+	pkg-config --exists libcurl libcjson 2>/dev/null || missing="$(APT_PACKAGES)"; \
+	command -v openssl >/dev/null 2>&1 || missing="$$missing openssl"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing$$missing"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 	GETT_WERROR=1 $(PIP) install -q --disable-pip-version-check -e '.[test]'
 
