@@ -5,7 +5,12 @@
 # fuzz/crashers/<harness>-<kind>-<sha1> and must become a regression test
 # (tests/test_fuzz_regressions.py picks up every file there).
 #
-#   bash fuzz/run.sh 60        # what `make fuzz` and .ci/run do
+#   bash fuzz/run.sh 60                 # what `make fuzz` and .ci/run do
+#   FUZZ_SEED=0 bash fuzz/run.sh 600    # explore: 0 = a new random seed each run
+#
+# The default seed is fixed (FUZZ_SEED=1), so CI's run from the committed
+# seeds is reproducible: a CI failure replays exactly, and does not depend
+# on luck.  Explore with other seeds and longer runs by hand.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,6 +52,7 @@ run() {
     # First directory: where new inputs go (ignored by git); second: seeds.
     # -timeout: one input taking over 10 s is a hang and counts as a failure.
     if ! "./fuzz/bin/${name}_fuzz" -max_total_time="$share" -timeout=10 -rss_limit_mb=2048 \
+            -seed="${FUZZ_SEED:-1}" \
             -max_len="$max_len" -dict="$dict" -print_final_stats=1 \
             -artifact_prefix="fuzz/crashers/${name}-" "$work" "fuzz/corpus/$name" \
             >"fuzz/bin/${name}.log" 2>&1; then
