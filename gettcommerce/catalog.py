@@ -317,6 +317,7 @@ class CatalogSet:
         self.items: Dict[str, Dict[str, Any]] = {}
         self.modifier_groups: Dict[str, Dict[str, Any]] = {}
         self._extra: Dict[str, Any] = {}
+        self._absent: set = set()
 
     # ---- loading -----------------------------------------------------
 
@@ -351,15 +352,15 @@ class CatalogSet:
         """Wrap a decoded CatalogSet (deep-copied; prices become Decimal)."""
         if not isinstance(doc, Mapping):
             raise TypeError(f"CatalogSet.from_dict: doc must be a dict, not {type(doc).__name__}")
-        doc = copy.deepcopy(dict(doc))
+        data: Dict[str, Any] = copy.deepcopy(dict(doc))
         self = cls.__new__(cls)
         # None stands for "absent", so validate() still reports it missing.
-        self.store_id = doc.pop("storeId", None)
-        self.catalog_set_id = doc.pop("catalogSetId", None)
-        maps = {}
-        for name in _MAPS:
-            value = doc.pop(name, {})
-            maps[name] = value
+        self.store_id = data.pop("storeId", None)
+        self.catalog_set_id = data.pop("catalogSetId", None)
+        # A missing map is loaded as {} for the builder, but stays absent on
+        # the wire (and in validation) until something is added to it.
+        self._absent = {name for name in _MAPS if name not in data}
+        maps = {name: data.pop(name, {}) for name in _MAPS}
         for item in maps["items"].values() if isinstance(maps["items"], dict) else ():
             if isinstance(item, dict) and "basePrice" in item:
                 item["basePrice"] = _to_decimal(item["basePrice"])
@@ -367,7 +368,7 @@ class CatalogSet:
         self.sections = maps["sections"]
         self.items = maps["items"]
         self.modifier_groups = maps["modifierGroups"]
-        self._extra = doc
+        self._extra = data
         return self
 
     # ---- output ------------------------------------------------------
@@ -384,10 +385,10 @@ class CatalogSet:
         if self.store_id is not None:
             doc["storeId"] = self.store_id
         doc.update(self._extra)
-        doc["catalogs"] = self.catalogs
-        doc["sections"] = self.sections
-        doc["items"] = self.items
-        doc["modifierGroups"] = self.modifier_groups
+        for name, table in (("catalogs", self.catalogs), ("sections", self.sections),
+                            ("items", self.items), ("modifierGroups", self.modifier_groups)):
+            if not (name in self._absent and not table):
+                doc[name] = table
         return doc
 
     def to_json(self, *, indent: Optional[int] = None) -> bytes:
@@ -638,19 +639,31 @@ class _Handler(http.server.BaseHTTPRequestHandler):
     server: "_HTTPServer"
 
     def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        body = self.server.catalog_server.current_json()
-        self.send_response(200)
+        status = 200
+        try:
+            body = self.server.catalog_server.current_json()
+        except CatalogValidationError as exc:
+            # The menu cannot be written as JSON (e.g. a NaN price): answer
+            # like a broken origin would, with the reason, not a dropped socket.
+            status = 500
+            body = json.dumps({"error": str(exc)}).encode()
+        # Counted before the answer goes out, so a client that has its
+        # response always sees its own hit.
+        self.server.catalog_server._count_hit()
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
-        # Counted before the body goes out: a reader who has the body must
-        # already see the hit.
-        self.server.catalog_server._count_hit()
         self.wfile.write(body)
 
     def do_HEAD(self) -> None:  # noqa: N802
-        body = self.server.catalog_server.current_json()
+        try:
+            body = self.server.catalog_server.current_json()
+        except CatalogValidationError:
+            self.send_response(500)
+            self.end_headers()
+            return
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))

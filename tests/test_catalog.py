@@ -18,7 +18,7 @@ import pytest
 
 from gettcommerce import _core
 from gettcommerce._samples import generate_catalogset, sample_catalogset, section_chain
-from gettcommerce.catalog import CatalogIssue, CatalogSet, validate_catalogset
+from gettcommerce.catalog import CatalogIssue, validate_catalogset
 
 ALL_CODES = {
     "invalid_json", "wrong_type", "missing_field", "key_mismatch", "dangling_reference",

@@ -195,6 +195,12 @@ def test_loaded_catalog_keeps_missing_top_level_fields_missing():
     cs = CatalogSet.from_dict(doc)
     assert [(i.code, i.path) for i in cs.validate()] == [("missing_field", "/storeId")]
     assert "storeId" not in json.loads(cs.to_json())
+    del doc["modifierGroups"]
+    cs = CatalogSet.from_dict(doc)
+    assert ("missing_field", "/modifierGroups") in [(i.code, i.path) for i in cs.validate()]
+    cs.add_item("cheese2", name="Cheese", base_price=1)
+    cs.add_modifier_group("extras", name="Extras", item_ids=["cheese2"])
+    assert "modifierGroups" in json.loads(cs.to_json())
 
 
 def test_unknown_fields_survive_a_round_trip():
@@ -381,6 +387,15 @@ def test_serve_publishes_current_state_and_updates():
         url = server.url
     with pytest.raises(urllib.error.URLError):
         _get(url)
+
+
+def test_serve_answers_500_when_the_menu_cannot_be_json():
+    cs = small()
+    cs.items["burger"]["basePrice"] = float("inf")
+    with cs.serve() as server:
+        with pytest.raises(urllib.error.HTTPError) as info:
+            _get(server.url)
+    assert info.value.code == 500 and b"invalid_price" in info.value.read()
 
 
 def test_generated_catalog_loads_into_catalog_set():
