@@ -20,15 +20,6 @@ const gc_endpoint gc_endpoints[GC_EP_COUNT] = {
     [GC_EP_ACTIVATE_STORE] = {"activate_store", "POST", "/v1/commerce/onboarding/stores/{}/activate", 1, "onboarding_id", 200, 0},
 };
 
-int gc_endpoint_lookup(const char *name)
-{
-    int i;
-    for (i = 0; i < GC_EP_COUNT; i++)
-        if (strcmp(gc_endpoints[i].name, name) == 0)
-            return i;
-    return -1;
-}
-
 const char *gc_path_param_problem(const char *value, size_t len)
 {
     size_t i;

@@ -88,7 +88,6 @@ typedef struct gc_endpoint {
 } gc_endpoint;
 
 extern const gc_endpoint gc_endpoints[GC_EP_COUNT];
-int gc_endpoint_lookup(const char *name);              /* id or -1 */
 
 /* Validate one path parameter: non-empty, no '/', CR, LF or NUL.
  * Returns NULL when fine, else a static reason string. */
