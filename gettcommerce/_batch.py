@@ -79,7 +79,7 @@ class Batch:
         for (ok, value), parse, call in zip(raw, self._parsers, self._calls):
             if ok:
                 try:
-                    results.append(parse(value, call[1]) if parse is not None else None)
+                    results.append(parse(value, call[1]) if parse is not None else value)
                 except GettError as exc:  # a later page of stores.list() failed
                     results.append(exc)
                 except (AttributeError, TypeError, ValueError, KeyError) as exc:

@@ -1,6 +1,6 @@
 """Client and resource namespaces: argument checks in Python, HTTP in C.
 
-Every call goes through ``Client._request`` into the C core
+Every call goes through ``Client._call`` into the C core
 (``gettcommerce._core.Client.request``), which builds the URL, sends JSON,
 retries as DESIGN §2 says and parses the answer with the GIL released.
 """
@@ -250,23 +250,14 @@ class Client:
 
     def _request(self, endpoint: int, params: tuple = (), query: Optional[dict] = None,
                  body: Any = None) -> Any:
-        core = self._core
-        if core is None:
-            raise InvalidRequestError("the Client was not initialised")
-        try:
-            return core.request(endpoint, params, query, body)
-        except _core.TransportError as exc:
-            raise from_transport_error(exc) from exc
-        except (ValueError, TypeError) as exc:
-            raise InvalidRequestError(str(exc)) from exc
-        except RuntimeError as exc:
-            raise InvalidRequestError(f"{exc}; create a new Client") from exc
+        """One call's parsed JSON answer (None when empty)."""
+        return self._call(endpoint, params, query, body, None)
 
     def _call(self, endpoint: int, params: tuple, query: Optional[dict], body: Any,
               parse: Optional[Callable[[Any, tuple], Any]]) -> Any:
-        # Resources describe a call and how to read its answer; a Client runs
-        # it now, a Batch queues it (see _batch.py).  This is every call's hot
-        # path, so _request's body is inlined rather than called.
+        # Resources describe a call and how to read its answer (``parse``; None
+        # returns the JSON as is); a Client runs it now, a Batch queues it
+        # (see _batch.py).  The one place C-core errors become public ones.
         core = self._core
         try:
             raw = core.request(endpoint, params, query, body)  # type: ignore[union-attr]
@@ -277,7 +268,7 @@ class Client:
         except (RuntimeError, AttributeError) as exc:
             raise InvalidRequestError(f"the Client is closed; create a new Client ({exc})") from exc
         if parse is None:
-            return None
+            return raw
         try:
             return parse(raw, params)
         except GettError:  # a later page of stores.list() failed: already typed
@@ -309,6 +300,11 @@ class _Resource:
     def __init__(self, client: Client, executor: Any = None) -> None:
         self._client = client
         self._exec = executor if executor is not None else client
+
+
+def _discard(raw: Any, params: tuple) -> None:
+    """For calls whose answer carries nothing (order status, cancel, notify)."""
+    return None
 
 
 def _read_status(raw: Any, params: tuple) -> StoreStatus:
@@ -429,7 +425,7 @@ class OrdersResource(_Resource):
                                       field="cancel_reason", value=cancel_reason)
         if estimated_ready_at is not None:
             body["estimatedReadyAt"] = format_datetime(estimated_ready_at, "estimated_ready_at")
-        return self._exec._call(EP_ORDER_STATUS, (order_id,), None, body, None)
+        return self._exec._call(EP_ORDER_STATUS, (order_id,), None, body, _discard)
 
 
 _REGISTER_DETAILS = {"phone", "timezone", "address", "description", "logo_url",
@@ -480,7 +476,7 @@ class OnboardingResource(_Resource):
         return self._exec._call(EP_GET_ONBOARDING, (onboarding_id,), None, None, self._onboarding)
 
     def cancel(self, onboarding_id: str) -> None:
-        return self._exec._call(EP_CANCEL_ONBOARDING, (onboarding_id,), None, None, None)
+        return self._exec._call(EP_CANCEL_ONBOARDING, (onboarding_id,), None, None, _discard)
 
     def activate(self, onboarding_id: str) -> Store:
         """Go live (only from ready_to_activate); returns the new Store."""
@@ -511,7 +507,7 @@ class CatalogResource(_Resource):
                 raise CatalogValidationError(
                     f"catalog has {len(errors)} error(s), not notifying Gett: {first}", issues)
         return self._exec._call(EP_NOTIFY_CATALOG, (), {"storeId": store_id},
-                                {"callbackUrl": callback_url}, None)
+                                {"callbackUrl": callback_url}, _discard)
 
 
 # Re-exported for type checkers and the batch module.
