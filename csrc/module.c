@@ -100,7 +100,34 @@ static PyObject *set_logger_hook(PyObject *module, PyObject *hook)
     Py_RETURN_NONE;
 }
 
+static PyObject *check_path_param(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    const char *field, *value, *problem;
+    Py_ssize_t len;
+
+    (void)module;
+    if (nargs != 2 || !PyUnicode_Check(args[0]) || !PyUnicode_Check(args[1])) {
+        PyErr_SetString(PyExc_TypeError, "check_path_param(field: str, value: str, /)");
+        return NULL;
+    }
+    field = PyUnicode_AsUTF8(args[0]);
+    value = PyUnicode_AsUTF8AndSize(args[1], &len);
+    if (field == NULL || value == NULL)
+        return NULL;
+    problem = gc_path_param_problem(value, (size_t)len);
+    if (problem != NULL) {
+        PyErr_Format(PyExc_ValueError, "%s %s (got %R)", field, problem, args[1]);
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
 static PyMethodDef core_methods[] = {
+    {"check_path_param", (PyCFunction)(void (*)(void))check_path_param, METH_FASTCALL,
+     "check_path_param(field, value, /)\n--\n\n"
+     "Raise ValueError naming `field` if `value` cannot be a path parameter\n"
+     "(empty, '.', '..', or holding '/', CR, LF or NUL): the rule every request\n"
+     "applies, for ids checked before any request (client.order())."},
     {"set_logger_hook", set_logger_hook, METH_O,
      "set_logger_hook(hook, /)\n--\n\n"
      "Set the callable(method, path, status, ms, attempt) called once per\n"

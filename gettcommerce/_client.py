@@ -116,12 +116,13 @@ def _check_url(value: Any, field: str) -> str:
 
 
 def _check_id(value: Any, field: str) -> str:
-    if not isinstance(value, str) or not value:
-        raise InvalidRequestError(f"{field} must be a non-empty str, not {value!r}", field=field,
-                                  value=value)
-    if any(c in value for c in "/\r\n\0") or value in (".", ".."):
-        raise InvalidRequestError(f"{field} must not contain '/', CR, LF or NUL, nor be '.' or '..' "
-                                  f"(got {value!r})", field=field, value=value)
+    # The C core's rule, the one every request's path parameters go through.
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"{field} must be a str, not {value!r}", field=field, value=value)
+    try:
+        _core.check_path_param(field, value)
+    except ValueError as exc:
+        raise InvalidRequestError(str(exc), field=field, value=value) from None
     return value
 
 
