@@ -165,6 +165,28 @@ class RecordingServer:
         self.httpd.server_close()
 
 
+def free_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def in_child(fn: Callable[[], Any]) -> int:
+    """Run fn in a forked child; its exit status (0 when fn returned)."""
+    import os
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            fn()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.WEXITSTATUS(status)
+
+
 @pytest.fixture
 def server():
     srv = RecordingServer()

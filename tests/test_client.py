@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 import gettcommerce as gett
-from conftest import API_KEY, Reply, problem
+from conftest import API_KEY, Reply, free_port, problem
 
 STORE = {"storeId": "8c1d6c1e-0000-4000-8000-000000000001", "name": "Pizza Place", "phone": "+1 555",
          "timezone": "America/New_York", "logoUrl": "https://img/x.png", "description": "Best pizza",
@@ -311,12 +311,7 @@ def test_success_with_invalid_json_is_a_clear_error(server, client):
 
 
 def test_connection_refused_is_api_connection_error():
-    import socket
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    with gett.Client(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}", max_retries=1) as client:
+    with gett.Client(api_key=API_KEY, base_url=f"http://127.0.0.1:{free_port()}", max_retries=1) as client:
         with pytest.raises(gett.APIConnectionError) as info:
             client.stores.get("s1")
     assert not isinstance(info.value, gett.APITimeoutError)

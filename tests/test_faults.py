@@ -8,14 +8,13 @@ come from a raw-socket server (tests/rawserver.py) that writes exact bytes.
 from __future__ import annotations
 
 import random
-import socket
 import threading
 import time
 
 import pytest
 
 import gettcommerce as gett
-from conftest import API_KEY
+from conftest import API_KEY, free_port
 from gettcommerce.sandbox import Sandbox, demo_catalog
 from rawserver import RawServer, drip, endless, hang, ok_json, reset, response_bytes, send
 
@@ -59,12 +58,6 @@ def sandbox():
 @pytest.fixture
 def store_id(sandbox):
     return sandbox.create_store(partner_store_id="p-faults", name="Pizza")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # ------------------------------------------------------------ no answer at all

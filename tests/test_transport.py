@@ -13,7 +13,7 @@ import time
 import pytest
 
 import gettcommerce as gett
-from conftest import API_KEY, Reply, problem
+from conftest import API_KEY, Reply, free_port, in_child, problem
 
 OK_STATUS = Reply(200, {"status": "online"})
 
@@ -151,12 +151,7 @@ def test_register_store_is_never_sent_twice_after_an_ambiguous_failure(server, a
 
 
 def test_connection_refused_is_retried_for_every_call():
-    import socket
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    sock.close()
-    with gett.Client(api_key=API_KEY, base_url=f"http://127.0.0.1:{port}", max_retries=1) as client:
+    with gett.Client(api_key=API_KEY, base_url=f"http://127.0.0.1:{free_port()}", max_retries=1) as client:
         with pytest.raises(gett.APIConnectionError) as info:
             client.onboarding.register(partner_store_id="p", name="n", catalog_callback_url="http://c/x",
                                        webhook_url="http://w/x")
@@ -221,16 +216,8 @@ def test_client_survives_fork_and_parent_is_unaffected(server):
     with make_client(server) as client:
         client.stores.get_status("before")
         parent_port = server.requests[-1].port
-        pid = os.fork()
-        if pid == 0:  # child: must open its own connection and succeed
-            code = 1
-            try:
-                client.stores.get_status("child")
-                code = 0
-            finally:
-                os._exit(code)
-        _, status = os.waitpid(pid, 0)
-        assert os.WEXITSTATUS(status) == 0
+        # The child must open its own connection and succeed.
+        assert in_child(lambda: client.stores.get_status("child")) == 0
         client.stores.get_status("after")
     by_path = {r.path.split("/")[-2]: r.port for r in server.requests}
     assert by_path["child"] != parent_port        # the child did not reuse the parent's socket
@@ -251,16 +238,7 @@ def test_fork_from_a_multithreaded_parent(server):
             w.start()
         try:
             for _ in range(3):
-                pid = os.fork()
-                if pid == 0:
-                    code = 1
-                    try:
-                        client.stores.get_status("child")
-                        code = 0
-                    finally:
-                        os._exit(code)
-                _, status = os.waitpid(pid, 0)
-                assert os.WEXITSTATUS(status) == 0
+                assert in_child(lambda: client.stores.get_status("child")) == 0
         finally:
             stop.set()
             for w in workers:
