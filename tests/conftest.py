@@ -188,6 +188,14 @@ def in_child(fn: Callable[[], Any]) -> int:
 
 
 @pytest.fixture
+def sandbox():
+    """An in-process Gett sandbox: delays scaled down, no rate limits."""
+    from gettcommerce.sandbox import Sandbox
+    with Sandbox(time_scale=0.001, rate_limits=False) as sb:
+        yield sb
+
+
+@pytest.fixture
 def server():
     srv = RecordingServer()
     yield srv

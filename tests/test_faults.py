@@ -15,7 +15,7 @@ import pytest
 
 import gettcommerce as gett
 from conftest import API_KEY, free_port
-from gettcommerce.sandbox import Sandbox, demo_catalog
+from gettcommerce.sandbox import demo_catalog
 from rawserver import RawServer, drip, endless, hang, ok_json, reset, response_bytes, send
 
 S = "/v1/commerce/stores"
@@ -47,12 +47,6 @@ def assert_recovers(client, check=None):
 def raw():
     with RawServer() as srv:
         yield srv
-
-
-@pytest.fixture
-def sandbox():
-    with Sandbox(time_scale=0.001, rate_limits=False) as sb:
-        yield sb
 
 
 @pytest.fixture

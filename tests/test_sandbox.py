@@ -22,12 +22,6 @@ PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance", "requestId", 
 
 
 @pytest.fixture
-def sandbox():
-    with Sandbox(time_scale=0.001, rate_limits=False) as sb:
-        yield sb
-
-
-@pytest.fixture
 def api(sandbox):
     client = Api(sandbox.url, sandbox.api_key)
     yield client

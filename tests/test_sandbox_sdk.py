@@ -12,12 +12,6 @@ S = "/v1/commerce/stores"
 
 
 @pytest.fixture
-def sandbox():
-    with Sandbox(time_scale=0.001, rate_limits=False) as sb:
-        yield sb
-
-
-@pytest.fixture
 def store_id(sandbox):
     return sandbox.create_store(partner_store_id="p-1", name="Pizza")
 

@@ -8,14 +8,7 @@ import pytest
 
 import gettcommerce as gett
 from gettcommerce._samples import sample_catalogset
-from gettcommerce.sandbox import Sandbox
 from sandbox_helpers import Partner
-
-
-@pytest.fixture
-def sandbox():
-    with Sandbox(time_scale=0.001, rate_limits=False) as sb:
-        yield sb
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ import pytest
 import gettcommerce as gett
 from conftest import API_KEY, Reply, problem
 from gettcommerce import webhooks
-from gettcommerce.sandbox import Sandbox, demo_catalog
+from gettcommerce.sandbox import Sandbox
 from rawserver import RawServer, endless, hang
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None,
