@@ -133,7 +133,6 @@ typedef struct gc_response {
     gc_buf body;
     gc_buf headers;            /* raw header lines of the last response */
     int attempts;
-    double elapsed;            /* seconds, whole call */
     char error[256];           /* transport error text for CONNECTION/TIMEOUT */
 } gc_response;
 
@@ -145,7 +144,6 @@ typedef struct gc_attempt_log {
     int attempt;
     long status;
     double ms;
-    gc_kind kind;
 } gc_attempt_log;
 
 gc_client *gc_client_new(const gc_config *config);      /* takes ownership of config strings */

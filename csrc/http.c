@@ -404,14 +404,13 @@ static int is_retryable_connection_error(CURLcode rc)
 }
 
 static void record(gc_attempt_log *log, int log_cap, int *log_len, int attempt, long status,
-                   double ms, gc_kind kind)
+                   double ms)
 {
     if (log == NULL || log_len == NULL || *log_len >= log_cap)
         return;
     log[*log_len].attempt = attempt;
     log[*log_len].status = status;
     log[*log_len].ms = ms;
-    log[*log_len].kind = kind;
     (*log_len)++;
 }
 
@@ -484,7 +483,7 @@ static double attempt_outcome(const gc_config *cfg, const gc_request *req, CURL 
     if (rc == CURLE_OK) {
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
         resp->kind = (resp->status >= 200 && resp->status < 300) ? GC_OK : GC_STATUS;
-        record(log, log_cap, log_len, attempt + 1, resp->status, ms, resp->kind);
+        record(log, log_cap, log_len, attempt + 1, resp->status, ms);
         if (resp->kind == GC_OK || !may_retry ||
             !gc_status_retryable(resp->status, resp->body.data, resp->body.len))
             return -1;
@@ -502,7 +501,7 @@ static double attempt_outcome(const gc_config *cfg, const gc_request *req, CURL 
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
         snprintf(resp->error, sizeof resp->error,
                  "response body larger than max_response_bytes (%zu bytes)", cfg->max_response_bytes);
-        record(log, log_cap, log_len, attempt + 1, resp->status, ms, GC_TOO_LARGE);
+        record(log, log_cap, log_len, attempt + 1, resp->status, ms);
         return -1;
     }
     if (rc == CURLE_OUT_OF_MEMORY) {
@@ -515,12 +514,12 @@ static double attempt_outcome(const gc_config *cfg, const gc_request *req, CURL 
         resp->kind = GC_TIMEOUT;
         snprintf(resp->error, sizeof resp->error, "timed out after %.3g s (%d attempt%s)",
                  cfg->timeout, attempt + 1, attempt == 0 ? "" : "s");
-        record(log, log_cap, log_len, attempt + 1, 0, ms, GC_TIMEOUT);
+        record(log, log_cap, log_len, attempt + 1, 0, ms);
         return -1;
     }
     resp->kind = GC_CONNECTION;
     snprintf(resp->error, sizeof resp->error, "%s", curl_easy_strerror(rc));
-    record(log, log_cap, log_len, attempt + 1, 0, ms, GC_CONNECTION);
+    record(log, log_cap, log_len, attempt + 1, 0, ms);
     if (!may_retry || !is_retryable_connection_error(rc))
         return -1;
     if (!failure_before_send(rc, h) && !req->endpoint->idempotent)
@@ -541,8 +540,7 @@ int gc_client_perform(gc_client *client, const gc_request *req, gc_response *res
                       gc_attempt_log *log, int log_cap, int *log_len)
 {
     const gc_config *cfg = &client->cfg;
-    double start = now_seconds();
-    double deadline = start + cfg->timeout;
+    double deadline = now_seconds() + cfg->timeout;
     transfer_ctx ctx = {resp, cfg->max_response_bytes, 0};
     CURL *h;
     int attempt;
@@ -574,7 +572,6 @@ int gc_client_perform(gc_client *client, const gc_request *req, gc_response *res
     }
     release_handle(h);
     checkin(client, h);
-    resp->elapsed = now_seconds() - start;
     return resp->kind == GC_OK ? 0 : -1;
 }
 
@@ -701,7 +698,6 @@ int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_respon
             idle[n_idle++] = c->handle;
             c->handle = NULL;
             if (delay < 0) {
-                resps[i].elapsed = now_seconds() - (c->deadline - cfg->timeout);
                 done++;
             } else {
                 c->attempt++;
