@@ -604,11 +604,12 @@ class State:
             checker.add("FIELD_REQUIRED", "the storeId query parameter is required "
                         "(?storeId=<Gett storeId or your partnerStoreId>)", "$.storeId", **{"in": "query"})
         checker.raise_if_any()
-        store = self.resolve_store(partner, store_ref)
+        ref = store_ref or ""           # present: the checks above refused a missing one
+        store = self.resolve_store(partner, ref)
         if store is None:
-            if self._owned_elsewhere(partner, "stores", store_ref):
-                raise self._forbidden("store", store_ref)
-            raise ApiError("STORE_NOT_FOUND", f"no active store with storeId or partnerStoreId {store_ref!r}")
+            if self._owned_elsewhere(partner, "stores", ref):
+                raise self._forbidden("store", ref)
+            raise ApiError("STORE_NOT_FOUND", f"no active store with storeId or partnerStoreId {ref!r}")
         if self.sync_catalog_pulls:
             self._ingest_store(store, url)
         else:
