@@ -4,13 +4,81 @@ from __future__ import annotations
 
 import http.client
 import json
+import time
 
 import pytest
 
 from gettcommerce.sandbox.faults import FaultError
-from sandbox_helpers import Api
+from sandbox_helpers import Api, assert_problem
 
 S = "/v1/commerce/stores"
+
+
+@pytest.fixture
+def api(sandbox):
+    client = Api(sandbox.url, sandbox.api_key)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def store_id(sandbox):
+    return sandbox.create_store(partner_store_id="p-1", name="Pizza Place")
+
+
+# --- what a fault does ------------------------------------------------------------
+def test_fault_status_for_the_next_n_matching_requests(sandbox, api, store_id):
+    sandbox.inject_fault(f"GET {S}/*", times=2, status=503, retry_after=7)
+    for _ in range(2):
+        resp = api.get(f"{S}/{store_id}")
+        body = assert_problem(resp, 503, "SERVICE_UNAVAILABLE", "availability")
+        assert body["retryAfter"] == 7 and resp.header("Retry-After") == "7" and body["retryable"] is True
+    assert api.get(f"{S}/{store_id}").status == 200
+    assert api.get(S).status == 200                       # the glob needs the trailing segment
+    assert sandbox.request_count(f"GET {S}/*") == 3
+
+
+def test_fault_custom_problem_and_delay(sandbox, api, store_id):
+    sandbox.inject_fault(f"POST {S}/*/status", status=409, problem={"detail": "busy elsewhere"}, delay=0.2)
+    started = time.monotonic()
+    body = assert_problem(api.post(f"{S}/{store_id}/status", {"status": "online"}), 409, "CONFLICT")
+    assert time.monotonic() - started >= 0.2 and body["detail"] == "busy elsewhere"
+    sandbox.inject_fault("GET *", delay=0.2)
+    started = time.monotonic()
+    assert api.get(f"{S}/{store_id}").status == 200 and time.monotonic() - started >= 0.2
+
+
+@pytest.mark.parametrize("action", ["close_before", "close_mid_body"])
+def test_fault_closing_the_connection(sandbox, store_id, action):
+    sandbox.inject_fault(f"GET {S}/{store_id}", action=action)
+    api = Api(sandbox.url, sandbox.api_key)
+    api.conn.request("GET", f"{S}/{store_id}", headers={"Authorization": f"Bearer {sandbox.api_key}"})
+    with pytest.raises((http.client.HTTPException, OSError)):
+        api.conn.getresponse().read()
+    api.conn.close()
+    assert Api(sandbox.url, sandbox.api_key).get(f"{S}/{store_id}").status == 200
+
+
+def test_fault_invalid_json_and_oversized_bodies(sandbox, api, store_id):
+    sandbox.inject_fault(f"GET {S}/{store_id}", action="invalid_json")
+    resp = api.get(f"{S}/{store_id}")
+    assert resp.status == 200
+    with pytest.raises(ValueError):
+        json.loads(resp.raw)
+    sandbox.inject_fault(f"GET {S}/{store_id}", action="oversized", size=3 * 1024 * 1024)
+    big = api.get(f"{S}/{store_id}")
+    assert len(big.raw) == 3 * 1024 * 1024 and int(big.header("Content-Length")) == len(big.raw)
+    assert api.get(f"{S}/{store_id}").status == 200       # the keep-alive connection is still good
+
+
+def test_fault_after_processing_changes_state_but_loses_the_answer(sandbox, api, store_id):
+    sandbox.inject_fault(f"POST {S}/*/status", status=502, process=True)
+    assert_problem(api.post(f"{S}/{store_id}/status", {"status": "paused", "reason": "other"}), 502,
+                   "BAD_GATEWAY")
+    assert api.get(f"{S}/{store_id}/status").json["status"] == "paused"
+
+
+# --- faults are checked when injected ------------------------------------------------
 
 BAD_FAULTS = [
     ({"status": 503, "headers": {"X-Trace": "a\r\nX-Evil: 1"}}, "$.headers.X-Trace"),
