@@ -10,11 +10,10 @@ import time
 import pytest
 
 from gettcommerce.sandbox import Sandbox, demo_catalog
-from sandbox_helpers import Api, Partner, assert_problem, wait_until
+from sandbox_helpers import TS_RE, Api, Partner, assert_problem, wait_until
 
 S = "/v1/commerce/stores"
 OB = "/v1/commerce/onboarding/stores"
-from sandbox_helpers import TS_RE
 
 
 @pytest.fixture
