@@ -14,6 +14,8 @@ import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Tuple
 
+import pytest
+
 
 class Resp:
     def __init__(self, status: int, headers: Dict[str, str], raw: bytes) -> None:
@@ -180,3 +182,18 @@ def assert_problem(resp, status, code, category=None):
     if category:
         assert body["errorCategory"] == category
     return body
+
+
+# Fixtures shared by the sandbox test modules (import them by name).
+@pytest.fixture
+def api(sandbox):
+    """A raw keep-alive client with the sandbox's API key."""
+    client = Api(sandbox.url, sandbox.api_key)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def store_id(sandbox):
+    """An active store seeded with the demo catalog."""
+    return sandbox.create_store(partner_store_id="p-1", name="Pizza Place")

@@ -10,22 +10,10 @@ import time
 import pytest
 
 from gettcommerce.sandbox import Sandbox, demo_catalog
-from sandbox_helpers import TS_RE, Api, Partner, assert_problem, wait_until
+from sandbox_helpers import TS_RE, Api, Partner, api, assert_problem, store_id, wait_until  # noqa: F401
 
 S = "/v1/commerce/stores"
 OB = "/v1/commerce/onboarding/stores"
-
-
-@pytest.fixture
-def api(sandbox):
-    client = Api(sandbox.url, sandbox.api_key)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def store_id(sandbox):
-    return sandbox.create_store(partner_store_id="p-1", name="Pizza Place")
 
 
 def future(seconds: float) -> str:

@@ -3,16 +3,9 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
-from sandbox_helpers import Api, assert_problem
+from sandbox_helpers import Api, assert_problem, store_id  # noqa: F401 (fixture)
 
 S = "/v1/commerce/stores"
-
-
-@pytest.fixture
-def store_id(sandbox):
-    return sandbox.create_store(partner_store_id="p-1", name="Pizza Place")
 
 
 def test_control_plane_faults_state_and_reset(sandbox, store_id):

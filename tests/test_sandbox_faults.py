@@ -9,21 +9,9 @@ import time
 import pytest
 
 from gettcommerce.sandbox.faults import FaultError
-from sandbox_helpers import Api, assert_problem
+from sandbox_helpers import Api, api, assert_problem, store_id  # noqa: F401 (fixtures)
 
 S = "/v1/commerce/stores"
-
-
-@pytest.fixture
-def api(sandbox):
-    client = Api(sandbox.url, sandbox.api_key)
-    yield client
-    client.close()
-
-
-@pytest.fixture
-def store_id(sandbox):
-    return sandbox.create_store(partner_store_id="p-1", name="Pizza Place")
 
 
 # --- what a fault does ------------------------------------------------------------

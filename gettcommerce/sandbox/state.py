@@ -292,23 +292,21 @@ class State:
         return ApiError("FORBIDDEN", f"{noun} {key!r} belongs to another partner; this API key cannot "
                         "access it")
 
-    def store_of(self, partner: Partner, store_id: str) -> StoreRecord:
+    def _lookup(self, partner: Partner, kind: str, key: str, noun: str, not_found: str) -> Any:
+        """``partner``'s record, else 403 when another partner owns it, else 404."""
         with partner.lock:
-            store = partner.stores.get(store_id)
-        if store is None:
-            if self._owned_elsewhere(partner, "stores", store_id):
-                raise self._forbidden("store", store_id)
-            raise ApiError("STORE_NOT_FOUND", f"no store with storeId {store_id!r}")
-        return store
+            record = getattr(partner, kind).get(key)
+        if record is None:
+            if self._owned_elsewhere(partner, kind, key):
+                raise self._forbidden(noun, key)
+            raise ApiError(not_found, f"no {noun} with {noun}Id {key!r}")
+        return record
+
+    def store_of(self, partner: Partner, store_id: str) -> StoreRecord:
+        return self._lookup(partner, "stores", store_id, "store", "STORE_NOT_FOUND")
 
     def order_of(self, partner: Partner, order_id: str) -> OrderRecord:
-        with partner.lock:
-            order = partner.orders.get(order_id)
-        if order is None:
-            if self._owned_elsewhere(partner, "orders", order_id):
-                raise self._forbidden("order", order_id)
-            raise ApiError("NOT_FOUND", f"no order with orderId {order_id!r}")
-        return order
+        return self._lookup(partner, "orders", order_id, "order", "NOT_FOUND")
 
     @staticmethod
     def resolve_store(partner: Partner, ref: str) -> Optional[StoreRecord]:
