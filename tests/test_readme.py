@@ -1,6 +1,7 @@
-"""README.md runs as written.
+"""README.md and examples/README.md run as written.
 
-* Every fenced ```python block runs, in README order, in one child process.
+* Every fenced ```python block runs, in README order, in one child process
+  per README.
   The blocks share a namespace (a block may use what an earlier one
   defined) plus the set-up declared in ``PRELUDE`` below: a sandbox, a client
   bound to it, the ids a reader would have at hand.  Names the prelude
@@ -35,8 +36,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TESTS = os.path.dirname(os.path.abspath(__file__))
 
 
-def _readme() -> str:
-    with open(os.path.join(ROOT, "README.md"), encoding="utf-8") as f:
+def _readme(name: str = "README.md") -> str:
+    with open(os.path.join(ROOT, name), encoding="utf-8") as f:
         return f.read()
 
 
@@ -82,6 +83,18 @@ class _Pos:
         return "POS-" + order.order_id[:8]
 
 my_pos = _Pos()
+
+# examples/README.md: the --demo-store of `gett sandbox`, and a place request
+# as a web framework hands it over (signed with the example's secret).
+sandbox.create_store(partner_store_id="demo-store", name="Demo Diner", webhook_url=_partner.url)
+_place = {"order": {"orderId": "o-1", "storeId": store_id, "partnerStoreId": "pos-1", "catalogSetId": "c-1",
+                    "fulfillmentType": "pickup", "items": [{"lineItemId": "l-1", "itemId": "cola", "quantity": 1,
+                                                            "modifierGroups": []}],
+                    "amounts": {"subTotal": 2.5, "tip": 0}},
+          "user": {"name": "Ann", "phone": "+15555550100", "email": "ann@example.com"},
+          "deliveryAddress": None, "paymentToken": "tok_1"}
+raw_body = __import__("json").dumps(_place).encode()
+request_headers = gett.webhooks.sign(raw_body, "whsec_...")
 '''
 
 RUNNER = r'''
@@ -93,7 +106,7 @@ provided = dict(prelude)
 namespace = dict(prelude)
 for line, code in blocks:
     namespace.update(provided)
-    print(f"--- README.md block at line {line}", flush=True)
+    print(f"--- README.md block at line {line}", flush=True)     # of whichever README runs
     try:
         exec(compile(code, f"README.md:{line}", "exec"), namespace)
     except BaseException:
@@ -104,9 +117,9 @@ print("--- all blocks ran", flush=True)
 '''
 
 
-def test_every_python_block_of_the_readme_runs_as_written(tmp_path):
-    blocks = fenced_blocks(_readme(), "python")
-    assert len(blocks) >= 8
+def run_python_blocks(name: str, tmp_path) -> subprocess.CompletedProcess:
+    """Run every ```python block of ROOT/name after PRELUDE; the finished process."""
+    blocks = fenced_blocks(_readme(name), "python")
     (tmp_path / "blocks.json").write_text(json.dumps(blocks))
     (tmp_path / "prelude.py").write_text(PRELUDE)
     (tmp_path / "runner.py").write_text(RUNNER)
@@ -117,7 +130,21 @@ def test_every_python_block_of_the_readme_runs_as_written(tmp_path):
                           str(tmp_path / "prelude.py")], capture_output=True, text=True, timeout=240,
                          env=env, cwd=tmp_path)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-6000:]
+    assert out.stdout.count("--- README.md block at line") == len(blocks)
     assert "--- all blocks ran" in out.stdout
+    return out
+
+
+def test_every_python_block_of_the_examples_readme_runs_as_written(tmp_path):
+    out = run_python_blocks(os.path.join("examples", "README.md"), tmp_path)
+    # the order went through the fake partner's validate (taxes 1.0, fees 0.5) and place (po-N)
+    assert re.search(r"po-\d+ \{'subTotal': 5, 'taxes': 1, 'fees': 0.5, 'tip': 0, 'total': 6.5\}", out.stdout)
+    assert '200 b\'{"partnerOrderId":"POS-1001"' in out.stdout
+
+
+def test_every_python_block_of_the_readme_runs_as_written(tmp_path):
+    assert len(fenced_blocks(_readme(), "python")) >= 8
+    out = run_python_blocks("README.md", tmp_path)
     # The quickstart paused its store and listed it.
     assert "status='paused'" in out.stdout and "reason='too_busy'" in out.stdout
     assert "Pizza Place paused" in out.stdout
