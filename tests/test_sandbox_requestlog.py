@@ -40,7 +40,7 @@ with Sandbox(rate_limits=False) as sb:
     records = sb.requests
     print(json.dumps({"before": before, "after": after, "statuses": sorted(statuses),
                       "records": len(records), "kept": sum(len(r.body) for r in records),
-                      "sizes": sorted({r.body_size for r in records})}))
+                      "sizes": sorted({getattr(r, "body_size", len(r.body)) for r in records})}))
 """
 
 

@@ -40,9 +40,11 @@ ROUTES: List[Tuple[str, "re.Pattern[str]", str, str]] = [
     ]
 ]
 _BODY_OPS = {"notify_catalog", "update_store", "set_status", "order_status", "register"}
+# ((route template, operation) or None, path params, methods allowed on the path)
+Match = Tuple[Optional[Tuple[str, str]], List[str], List[str]]
 
 
-def match_route(method: str, path: str) -> Tuple[Optional[Tuple[str, str]], List[str], List[str]]:
+def match_route(method: str, path: str) -> Match:
     """((template, op) or None, path params, methods allowed on this path)."""
     allowed = []
     for route_method, pattern, template, op in ROUTES:
@@ -82,8 +84,8 @@ def problem_response(error: ApiError, request: Request, extra_headers: Optional[
     return Response(error.status, dumps(problem), headers, "application/problem+json")
 
 
-def handle(sandbox: Any, request: Request, partner: Any, auth_problem: str) -> Response:
-    """Answer one API request (``partner`` from :func:`authenticate`)."""
+def handle(sandbox: Any, request: Request, partner: Any, auth_problem: str, matched: Match) -> Response:
+    """Answer one API request (``partner`` from :func:`authenticate`, ``matched`` from :func:`match_route`)."""
     rate_headers: Dict[str, str] = {}
     method, path = request.method, request.path
     try:
@@ -96,7 +98,7 @@ def handle(sandbox: Any, request: Request, partner: Any, auth_problem: str) -> R
         if not decision.allowed:
             raise ApiError("RATE_LIMITED", f"rate limit of this API key exceeded; retry in "
                            f"{decision.retry_after} s", retry_after=decision.retry_after)
-        route, params, allowed = match_route(method, path)
+        route, params, allowed = matched
         if route is None:
             if allowed:
                 raise ApiError("METHOD_NOT_ALLOWED", f"{method} is not allowed on {path}; use "

@@ -34,6 +34,7 @@ class Request:
     request_id: str
     client_ip: str
     body_error: Optional[ApiError] = None
+    route: Optional[str] = None   # "METHOD /template" of the API endpoint, once matched
 
 
 def _too_deep() -> ApiError:

@@ -115,7 +115,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     # --- writing (also the primitives fault_actions.Out needs) ----------------
     def write(self, response: Response) -> None:
         self.send_response(response.status)
-        if response.content_type:
+        if response.content_type and not any(k.lower() == "content-type" for k in response.headers):
             self.send_header("Content-Type", response.content_type)
         for name, value in response.headers.items():
             self.send_header(name, value)
@@ -230,6 +230,8 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self.write(response)
             return
         partner, auth_problem = api.authenticate(sandbox, request.headers)
+        matched = api.match_route(request.method, request.path)
+        request.route = matched[0][0] if matched[0] else None
         fault = sandbox.faults.take(request.method, request.path)
         if fault is not None and fault.delay:
             time.sleep(fault.delay)
@@ -238,7 +240,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
             self._log(request, partner, fault.status or 200)
             fault_actions.apply(fault, None, request.request_id, request.path, self)
             return
-        response = api.handle(sandbox, request, partner, auth_problem)
+        response = api.handle(sandbox, request, partner, auth_problem, matched)
         self._log(request, partner, response.status)
         if spoils:
             fault_actions.apply(fault, response, request.request_id, request.path, self)
@@ -246,9 +248,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
         self.write(response)
 
     def _log(self, request: Request, partner: Any, status: int) -> None:
-        route, _, _ = api.match_route(request.method, request.path)
         record = RequestRecord(request.method, request.path, request.query,
                                capped_headers(request.headers.items()), b"", request_id=request.request_id,
-                               route=route[0] if route else None, status=status,
-                               authenticated=partner is not None)
+                               route=request.route, status=status, authenticated=partner is not None)
         self.server.sandbox._requests.add(record, request.body)
