@@ -31,21 +31,20 @@ class Out(Protocol):
 INVALID_JSON_BODY = b'{"sandboxFault": "invalid_json", "stores": [ {"storeId": '
 
 
-def error_response(fault: Fault, request_id: str, path: str) -> Response:
+def error_response(fault: Fault, status: int, request_id: str, path: str) -> Response:
     """The problem+json answer of a fault with a ``status``."""
-    assert fault.status is not None
-    code = problems.DEFAULT_CODE_FOR_STATUS.get(fault.status, f"HTTP_{fault.status}")
+    code = problems.DEFAULT_CODE_FOR_STATUS.get(status, f"HTTP_{status}")
     retry_after = fault.retry_after
-    if retry_after is None and fault.status == 429:
+    if retry_after is None and status == 429:
         retry_after = 1
-    problem = problems.build_problem(code, f"injected fault #{fault.id}: HTTP {fault.status}", instance=path,
-                                     status=fault.status, retry_after=retry_after, request_id=request_id)
+    problem = problems.build_problem(code, f"injected fault #{fault.id}: HTTP {status}", instance=path,
+                                     status=status, retry_after=retry_after, request_id=request_id)
     problem.update(fault.problem or {})
     headers = {"X-Request-Id": request_id}
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
     headers.update(fault.headers)
-    return Response(fault.status, dumps(problem), headers, "application/problem+json")
+    return Response(status, dumps(problem), headers, "application/problem+json")
 
 
 def apply(fault: Fault, response: Optional[Response], request_id: str, path: str, out: Out) -> None:
@@ -63,7 +62,7 @@ def apply(fault: Fault, response: Optional[Response], request_id: str, path: str
         out.write_padded(fault.status or 200, dict(fault.headers, **{"X-Request-Id": request_id}), head, fill, tail)
         return
     if fault.status is not None:
-        response = error_response(fault, request_id, path)
+        response = error_response(fault, fault.status, request_id, path)
     if response is None:
         response = Response(200, dumps({"sandboxFault": fault.action, "padding": "x" * 2048}),
                             {"X-Request-Id": request_id})
