@@ -142,6 +142,13 @@ def test_every_python_block_of_the_examples_readme_runs_as_written(tmp_path):
     assert '200 b\'{"partnerOrderId":"POS-1001"' in out.stdout
 
 
+def test_notify_examples_show_the_gett_store_id():
+    # Gett's reference types notify's storeId as its store uuid, not the partner's own id.
+    calls = re.findall(r"catalog\.notify\(([^,]+),", _readme())
+    assert calls and all(not arg.strip().startswith(("'", '"')) for arg in calls), calls
+    assert "also accepts your\n`partnerStoreId`" in _readme()
+
+
 def test_every_python_block_of_the_readme_runs_as_written(tmp_path):
     assert len(fenced_blocks(_readme(), "python")) >= 8
     out = run_python_blocks("README.md", tmp_path)
