@@ -420,3 +420,17 @@ def test_sequential_calls_reuse_one_keep_alive_connection(api, store_id):
     assert api.conn.sock is sock
     assert api.post(f"{S}/{store_id}/status", raw=b"{bad").status == 400
     assert api.conn.sock is sock                               # errors keep the connection too
+
+
+def test_docstring_examples_of_the_sandbox_run():
+    import doctest
+    import importlib
+    import pkgutil
+
+    import gettcommerce.sandbox as package
+    attempted = 0
+    for info in pkgutil.iter_modules(package.__path__):
+        result = doctest.testmod(importlib.import_module(f"{package.__name__}.{info.name}"))
+        assert result.failed == 0, info.name
+        attempted += result.attempted
+    assert attempted >= 5
