@@ -279,14 +279,19 @@ class State:
                 self.partners[key] = Partner(key)
 
     # --- lookups ---------------------------------------------------------
-    def _owned_elsewhere(self, partner: Partner, kind: str, key: str) -> bool:
-        """Whether another partner owns ``key`` in its ``kind`` dict (stores, orders, onboardings)."""
+    def _find_any(self, kind: str, key: str, *, besides: Optional[Partner] = None) -> Any:
+        """The record ``key`` in the ``kind`` dict (stores, orders, onboardings) of any
+        partner other than ``besides``, or None."""
         for other in self.all_partners():
-            if other is not partner:
+            if other is not besides:
                 with other.lock:
-                    if key in getattr(other, kind):
-                        return True
-        return False
+                    record = getattr(other, kind).get(key)
+                if record is not None:
+                    return record
+        return None
+
+    def _owned_elsewhere(self, partner: Partner, kind: str, key: str) -> bool:
+        return self._find_any(kind, key, besides=partner) is not None
 
     def _forbidden(self, noun: str, key: str) -> ApiError:
         return ApiError("FORBIDDEN", f"{noun} {key!r} belongs to another partner; this API key cannot "
@@ -325,20 +330,10 @@ class State:
         return None
 
     def find_order(self, order_id: str) -> Optional[OrderRecord]:
-        for partner in self.all_partners():
-            with partner.lock:
-                order = partner.orders.get(order_id)
-            if order is not None:
-                return order
-        return None
+        return self._find_any("orders", order_id)
 
     def find_onboarding(self, onboarding_id: str) -> Optional[OnboardingRecord]:
-        for partner in self.all_partners():
-            with partner.lock:
-                record = partner.onboardings.get(onboarding_id)
-            if record is not None:
-                return record
-        return None
+        return self._find_any("onboardings", onboarding_id)
 
     def onboarding_of(self, partner: Partner, onboarding_id: str) -> OnboardingRecord:
         with partner.lock:
