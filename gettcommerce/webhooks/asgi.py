@@ -136,7 +136,9 @@ class AsyncWebhookApp(WebhookCore):
                            kind: Optional[str] = None) -> Response:
         """Answer one ASGI HTTP request (routing by path unless ``kind`` is given)."""
         method = scope.get("method", "GET")
-        route = scope.get("root_path", "") + scope.get("path", "")
+        root, route = scope.get("root_path", ""), scope.get("path", "")
+        if not route.startswith(root):
+            route = root + route    # servers differ on whether path includes root_path
         if kind is None:
             kind, route = self.route(route)
             if kind is None:

@@ -35,7 +35,7 @@ from typing import Any, Callable, Dict, Iterator, NamedTuple, Optional, Protocol
 from ..errors import InvalidRequestError
 
 __all__ = ["Claim", "PlacedOrderStore", "InMemoryPlacedOrderStore", "RedisStore", "SQLStore",
-           "DEFAULT_TTL", "as_claim_store"]
+           "DEFAULT_TTL", "as_claim_store", "new_token", "BUSY_CLAIM", "FAILED_CLAIM"]
 
 DEFAULT_TTL = 7 * 24 * 3600       # how long an answer is kept for replays (Gett retries for hours)
 
@@ -84,7 +84,7 @@ class PlacedOrderStore(Protocol):
         """Give a claim back without an answer: the handler failed, a retry may run it."""
 
 
-def _new_token() -> str:
+def new_token() -> str:
     return uuid.uuid4().hex
 
 
@@ -129,7 +129,7 @@ class InMemoryPlacedOrderStore:
             held = self._claims.get(order_id)
             if held is not None and held[1] > now:
                 return BUSY_CLAIM
-            token = _new_token()
+            token = new_token()
             self._claims[order_id] = (token, now + lease)
             return Claim.claimed(token)
 
@@ -199,7 +199,7 @@ class _LockedGetSetStore:
         if stored is not None:
             manager.__exit__(None, None, None)
             return Claim.done(stored)
-        token = _new_token()
+        token = new_token()
         with self._guard:
             self._held[token] = manager
         return Claim.claimed(token)
@@ -286,7 +286,7 @@ class RedisStore:
 
     def claim(self, order_id: str, lease: float) -> Claim:
         key = self.key(order_id)
-        token = _new_token()
+        token = new_token()
         if self.client.set(key, "R:" + token, nx=True, px=max(1, int(lease * 1000))):
             return Claim.claimed(token)
         return self._existing(self.client.get(key))
@@ -357,7 +357,7 @@ class SQLStore:
     # -- protocol --------------------------------------------------------
 
     def claim(self, order_id: str, lease: float) -> Claim:
-        token = _new_token()
+        token = new_token()
         now = time.time()
         with self._cursor() as (cur, q):
             cur.execute(q(f"INSERT INTO {self.table} (order_id, state, token, lease_until, updated_at) "
