@@ -63,10 +63,13 @@ def _answer(app: WebhookApp, kind: str) -> Response_:
         return app.method_not_allowed(request.method, instance)
     # Refuse by Content-Length before reading a byte; a chunked body is read
     # from the stream and abandoned once it passes the limit.
-    refused = app.refuse_length(request.headers.get("Content-Length"), instance)
+    length_text = request.headers.get("Content-Length")
+    refused = app.refuse_length(length_text, instance)
     if refused is not None:
         return refused
-    body = read_capped(request.stream.read, app.max_body_bytes, request.content_length)
+    # Without a Content-Length werkzeug's stream is the server-terminated (chunked) body, or empty.
+    length = int(length_text) if length_text else None
+    body = read_capped(request.stream.read, app.max_body_bytes, length)
     if body is None:
         return app.too_large(None, instance)
     return app.dispatch(kind, request.method, request.headers, body, instance=instance)
