@@ -5,7 +5,7 @@ import asyncio
 import contextvars
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .._constants import WEBHOOK_TOLERANCE
 from .app import (DEFAULT_LEASE, DEFAULT_MAX_BODY_BYTES, HANDLER, LOCK, UNLOCK, Flow, KeyedLocks,
@@ -113,7 +113,7 @@ class AsyncWebhookApp(WebhookCore):
 
     # -- ASGI ------------------------------------------------------------
 
-    async def __call__(self, scope: Dict[str, Any], receive: Callable[..., Any],
+    async def __call__(self, scope: Mapping[str, Any], receive: Callable[..., Any],
                        send: Callable[..., Any]) -> None:
         """ASGI entry point (HTTP and lifespan)."""
         if scope["type"] == "lifespan":
@@ -132,7 +132,7 @@ class AsyncWebhookApp(WebhookCore):
                     + [(b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
 
-    async def asgi_request(self, scope: Dict[str, Any], receive: Callable[..., Any], *,
+    async def asgi_request(self, scope: Mapping[str, Any], receive: Callable[..., Any], *,
                            kind: Optional[str] = None) -> Response:
         """Answer one ASGI HTTP request (routing by path unless ``kind`` is given)."""
         method = scope.get("method", "GET")
