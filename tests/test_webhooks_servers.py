@@ -67,6 +67,43 @@ class TestWSGI:
         assert status == "200 OK" and "amounts" in json.loads(payload)
 
 
+class CountingStream:
+    """A wsgi.input that counts what the app read (endless when size is None)."""
+
+    def __init__(self, size=None):
+        self.size, self.read_bytes = size, 0
+
+    def read(self, n=-1):
+        n = 65536 if n is None or n < 0 else n
+        if self.size is not None:
+            n = min(n, self.size - self.read_bytes)
+        self.read_bytes += n
+        return b"x" * n
+
+
+class TestWSGIBodyLimits:
+    def test_refused_by_content_length_before_reading(self, app, recorder):
+        stream = CountingStream(300 * 1024 * 1024)
+        status, headers, payload = wsgi_call(app, "POST", "/place", CONTENT_LENGTH=str(300 * 1024 * 1024),
+                                             **{"wsgi.input": stream})
+        assert status.startswith("413") and json.loads(payload)["errorCode"] == "PAYLOAD_TOO_LARGE"
+        assert stream.read_bytes == 0 and not recorder.placed
+
+    def test_endless_chunked_body_is_capped(self, app, recorder):
+        stream = CountingStream()
+        status, _, _ = wsgi_call(app, "POST", "/place", CONTENT_LENGTH="",
+                                 **{"wsgi.input": stream, "wsgi.input_terminated": True})
+        assert status.startswith("413") and stream.read_bytes <= app.max_body_bytes + 1
+        assert not recorder.placed
+
+    @pytest.mark.parametrize("method", ["GET", "PUT", "DELETE"])
+    def test_other_methods_405_problem_without_reading(self, app, method):
+        stream = CountingStream(100)
+        status, headers, payload = wsgi_call(app, method, "/gett/validate", **{"wsgi.input": stream})
+        assert status.startswith("405") and headers["Allow"] == "POST"
+        assert headers["Content-Type"] == "application/problem+json" and stream.read_bytes == 0
+
+
 def http_post(url, raw, headers):
     request = urllib.request.Request(url, data=raw, headers=headers, method="POST")
     try:

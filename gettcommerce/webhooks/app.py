@@ -8,6 +8,7 @@ request identically.
 """
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import uuid
@@ -140,7 +141,6 @@ def _place_wire(value: Any, order: IncomingOrder) -> Dict[str, Any]:
 
 def _json_ready(answer: Dict[str, Any]) -> Tuple[Dict[str, Any], bytes]:
     """The answer as sent (bytes) and as stored (plain JSON types: Decimal, datetime converted)."""
-    import json
     payload = dumps(answer)
     return json.loads(payload), payload
 

@@ -25,15 +25,18 @@ def _malformed(path: str, message: str, value: Any = None) -> InvalidRequestErro
     return InvalidRequestError(f"{path} {message}", field=path, value=value)
 
 
-def _get_str(obj: Mapping[str, Any], key: str, path: str, *, required: bool) -> Optional[str]:
+def _present(obj: Mapping[str, Any], key: str, path: str, required: bool) -> Any:
+    """``obj[key]``, or None when absent (InvalidRequestError when it is required)."""
     value = obj.get(key)
-    where = f"{path}.{key}"
-    if value is None:
-        if required:
-            raise _malformed(where, "is required")
-        return None
-    if not isinstance(value, str) or not value:
-        raise _malformed(where, f"must be a non-empty string, not {short(value)}", value)
+    if value is None and required:
+        raise _malformed(f"{path}.{key}", "is required")
+    return value
+
+
+def _get_str(obj: Mapping[str, Any], key: str, path: str, *, required: bool) -> Optional[str]:
+    value = _present(obj, key, path, required)
+    if value is not None and (not isinstance(value, str) or not value):
+        raise _malformed(f"{path}.{key}", f"must be a non-empty string, not {short(value)}", value)
     return value
 
 
@@ -45,27 +48,17 @@ def _need_str(obj: Mapping[str, Any], key: str, path: str) -> str:
 
 
 def _get_object(obj: Mapping[str, Any], key: str, path: str, *, required: bool) -> Optional[Dict[str, Any]]:
-    value = obj.get(key)
-    where = f"{path}.{key}"
-    if value is None:
-        if required:
-            raise _malformed(where, "is required")
-        return None
-    if not isinstance(value, dict):
-        raise _malformed(where, f"must be an object, not {type(value).__name__}", value)
+    value = _present(obj, key, path, required)
+    if value is not None and not isinstance(value, dict):
+        raise _malformed(f"{path}.{key}", f"must be an object, not {type(value).__name__}", value)
     return value
 
 
 def _get_list(obj: Mapping[str, Any], key: str, path: str, *, required: bool) -> List[Any]:
-    value = obj.get(key)
-    where = f"{path}.{key}"
-    if value is None:
-        if required:
-            raise _malformed(where, "is required")
-        return []
-    if not isinstance(value, list):
-        raise _malformed(where, f"must be an array, not {type(value).__name__}", value)
-    return value
+    value = _present(obj, key, path, required)
+    if value is not None and not isinstance(value, list):
+        raise _malformed(f"{path}.{key}", f"must be an array, not {type(value).__name__}", value)
+    return [] if value is None else value
 
 
 def _get_quantity(obj: Mapping[str, Any], path: str) -> int:

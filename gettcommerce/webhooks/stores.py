@@ -35,7 +35,8 @@ from typing import Any, Callable, Dict, Iterator, NamedTuple, Optional, Protocol
 from ..errors import InvalidRequestError
 
 __all__ = ["Claim", "PlacedOrderStore", "InMemoryPlacedOrderStore", "RedisStore", "SQLStore",
-           "DEFAULT_TTL", "as_claim_store", "new_token", "BUSY_CLAIM", "FAILED_CLAIM"]
+           "DEFAULT_TTL", "as_claim_store", "new_token", "claim_of_row", "encode_answer",
+           "BUSY_CLAIM", "FAILED_CLAIM"]
 
 DEFAULT_TTL = 7 * 24 * 3600       # how long an answer is kept for replays (Gett retries for hours)
 
@@ -71,7 +72,9 @@ class PlacedOrderStore(Protocol):
 
     Stores written for earlier versions, with only ``get(order_id)`` /
     ``set(order_id, answer)`` (and optionally ``lock(order_id)``), keep
-    working: WebhookApp holds their lock around get -> on_place -> set.
+    working: WebhookApp holds their lock around get -> on_place -> set
+    (under AsyncWebhookApp, store calls run in worker threads, so such a
+    lock must allow release from another thread; threading.Lock does).
     """
 
     def claim(self, order_id: str, lease: float) -> Claim:
@@ -95,8 +98,27 @@ def _check_ttl(ttl: Any) -> int:
     return ttl
 
 
-def _encode(answer: Optional[Dict[str, Any]]) -> Optional[str]:
+def encode_answer(answer: Optional[Dict[str, Any]]) -> Optional[str]:
     return None if answer is None else json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
+
+
+def claim_of_row(row: Optional[Tuple[Any, ...]], now: float) -> Optional[Claim]:
+    """What a claim finds in an existing SQL row ``(state, token, lease_until, answer)``.
+
+    None means the row is a claim whose lease ran out: the caller takes it
+    over (conditionally on the old token).  No row at all means it was
+    released in between: busy, and Gett's retry claims it.
+    """
+    if row is None:
+        return BUSY_CLAIM
+    state, _, lease_until, answer = row
+    if state == DONE:
+        return Claim.done(json.loads(answer))
+    if state == FAILED:
+        return FAILED_CLAIM
+    if lease_until is not None and lease_until > now:
+        return BUSY_CLAIM
+    return None
 
 
 # ---------------------------------------------------------------- in memory
@@ -292,7 +314,7 @@ class RedisStore:
         return self._existing(self.client.get(key))
 
     def complete(self, order_id: str, token: str, answer: Optional[Dict[str, Any]]) -> None:
-        value = "F:" if answer is None else "D:" + (_encode(answer) or "")
+        value = "F:" if answer is None else "D:" + (encode_answer(answer) or "")
         self.client.eval(_REDIS_COMPLETE, 1, self.key(order_id), value, self.ttl, token)
 
     def release(self, order_id: str, token: str) -> None:
@@ -368,16 +390,11 @@ class SQLStore:
             cur.execute(q(f"SELECT state, token, lease_until, answer FROM {self.table} WHERE order_id = ?"),
                         (order_id,))
             row = cur.fetchone()
-            if row is None:
-                return BUSY_CLAIM          # released in between: the retry claims
-            state, held, lease_until, answer = row
-            if state == "done":
-                return Claim.done(json.loads(answer))
-            if state == "failed":
-                return FAILED_CLAIM
-            if lease_until is not None and lease_until > now:
-                return BUSY_CLAIM
+            found = claim_of_row(row, now)
+            if found is not None:
+                return found
             # The holder's lease ran out (it died mid-handler): take over, unless another did first.
+            held = row[1]
             cur.execute(q(f"UPDATE {self.table} SET token = ?, lease_until = ?, updated_at = ? "
                           "WHERE order_id = ? AND state = 'running' AND token = ?"),
                         (token, now + lease, now, order_id, held))
@@ -388,12 +405,12 @@ class SQLStore:
         with self._cursor() as (cur, q):
             cur.execute(q(f"UPDATE {self.table} SET state = ?, answer = ?, token = NULL, lease_until = NULL, "
                           "updated_at = ? WHERE order_id = ? AND state = 'running'"),
-                        (state, _encode(answer), time.time(), order_id))
+                        (state, encode_answer(answer), time.time(), order_id))
             if cur.rowcount == 0:
                 # The claim was taken over and given back meanwhile: record the answer anyway.
                 cur.execute(q(f"INSERT INTO {self.table} (order_id, state, answer, updated_at) "
                               "VALUES (?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING"),
-                            (order_id, state, _encode(answer), time.time()))
+                            (order_id, state, encode_answer(answer), time.time()))
 
     def release(self, order_id: str, token: str) -> None:
         with self._cursor() as (cur, q):

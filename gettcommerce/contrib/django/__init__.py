@@ -19,6 +19,7 @@ through the project's database: add ``"gettcommerce.contrib.django"`` to
 """
 from __future__ import annotations
 
+import json
 import time
 from typing import Any, Callable, Dict, List, Optional
 
@@ -28,7 +29,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from ...webhooks import WebhookApp
 from ...webhooks.app import Response, read_capped
-from ...webhooks.stores import BUSY_CLAIM, FAILED_CLAIM, Claim, new_token
+from ...webhooks.stores import BUSY_CLAIM, Claim, claim_of_row, encode_answer, new_token
 
 __all__ = ["urlpatterns", "DjangoStore"]
 
@@ -121,24 +122,16 @@ class DjangoStore:
             pass
         row = self._rows().filter(order_id=order_id).values_list("state", "token", "lease_until",
                                                                     "answer").first()
-        if row is None:
-            return BUSY_CLAIM
-        state, held, lease_until, answer = row
-        if state == "done":
-            import json
-            return Claim.done(json.loads(answer))
-        if state == "failed":
-            return FAILED_CLAIM
-        if lease_until is not None and lease_until > now:
-            return BUSY_CLAIM
-        taken = self._rows().filter(order_id=order_id, state="running", token=held).update(
+        found = claim_of_row(row, now)
+        if found is not None:
+            return found
+        taken = self._rows().filter(order_id=order_id, state="running", token=row[1]).update(
             token=token, lease_until=now + lease, updated_at=_now())
         return Claim.claimed(token) if taken == 1 else BUSY_CLAIM
 
     def complete(self, order_id: str, token: str, answer: Optional[Dict[str, Any]]) -> None:
-        import json
         state = "failed" if answer is None else "done"
-        text = None if answer is None else json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
+        text = encode_answer(answer)
         updated = self._rows().filter(order_id=order_id, state="running").update(
             state=state, answer=text, token=None, lease_until=None, updated_at=_now())
         if updated == 0:
@@ -154,6 +147,5 @@ class DjangoStore:
 
     def get(self, order_id: str) -> Optional[Dict[str, Any]]:
         """The stored answer for ``order_id``, or None."""
-        import json
         answer = self._rows().filter(order_id=order_id, state="done").values_list("answer", flat=True).first()
         return None if answer is None else json.loads(answer)
