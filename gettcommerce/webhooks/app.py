@@ -340,9 +340,18 @@ class WebhookCore:
         try:
             answer, payload = _json_ready(_place_wire(outcome, order))
         except (TypeError, ValueError) as exc:
-            # The handler ran (the order may be in the POS): record that, so it never runs again.
-            response = self._handler_failed("on_place", order, exc, instance, request_id, quiet=True)
-            answer, payload = None, b""
+            # The handler ran (the order may be in the POS): record that, so it never runs again,
+            # and tell Gett not to retry: the answer will not become usable.
+            failure = self._handler_failed("on_place", order, exc, instance, request_id, quiet=True,
+                                           retryable=False)
+            yield from self._complete(order_id, token, None, request_id)
+            return failure
+        yield from self._complete(order_id, token, answer, request_id)
+        logger.info("placed order %s as %s (requestId %s)", order_id, answer["partnerOrderId"], request_id)
+        return 200, [("Content-Type", "application/json")], payload
+
+    def _complete(self, order_id: str, token: Optional[str], answer: Optional[Dict[str, Any]],
+                  request_id: str) -> Generator[Step, Any, None]:
         try:
             yield (self._claims.complete, (order_id, token, answer), IO)
         except Exception:
@@ -350,10 +359,6 @@ class WebhookCore:
             # retry and the retry would place it twice.  Say so loudly.
             logger.exception("order %s placed but its answer could not be stored; a delivery after the "
                              "lease would call on_place again (requestId %s)", order_id, request_id)
-        if answer is None:
-            return response
-        logger.info("placed order %s as %s (requestId %s)", order_id, answer["partnerOrderId"], request_id)
-        return 200, [("Content-Type", "application/json")], payload
 
     def _call(self, name: str, handler: Callable[[IncomingOrder], Any], order: IncomingOrder,
               instance: str, request_id: str) -> Generator[Step, Any, Any]:
@@ -375,7 +380,7 @@ class WebhookCore:
             raise _Refused(self._handler_failed(name, order, exc, instance, request_id)) from None
 
     def _handler_failed(self, name: str, order: IncomingOrder, exc: BaseException, instance: str,
-                        request_id: str, quiet: bool = False) -> Response:
+                        request_id: str, quiet: bool = False, retryable: bool = True) -> Response:
         # The traceback goes to the partner's log, never into the answer: it
         # could hold connection strings, paths or customer data.
         if quiet:
@@ -386,7 +391,7 @@ class WebhookCore:
                          exc_info=exc)
         return self.problem(500, "INTERNAL_ERROR", "server_error",
                             f"The partner's {name} failed; see its logs for requestId {request_id}",
-                            instance, request_id, retryable=not quiet)
+                            instance, request_id, retryable=retryable)
 
     @staticmethod
     def problem(status: int, code: str, category: str, detail: str, instance: str, request_id: str, *,
