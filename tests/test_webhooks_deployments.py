@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from gettcommerce.webhooks import sign
-from webhook_services import AppServer, fresh_database, start_postgres, start_redis, wait_for
+from webhook_services import AppServer, fresh_database, need_module, start_postgres, start_redis, wait_for
 
 SECRET = "whsec_servers"
 KILL_LEASE = 1.0      # seconds: the short lease webhook_server_app gives "kill-" orders
@@ -43,6 +43,10 @@ def postgres():
 @pytest.fixture(scope="module", params=SETUPS, ids=[f"{s}-{k}" for s, k in SETUPS])
 def deployment(request):
     server_kind, store = request.param
+    if store == "fastapi":
+        need_module("fastapi", "fastapi")
+    if store == "django":
+        need_module("django", "django")
     env = {"GETT_TEST_STORE": store, "GETT_TEST_SECRET": SECRET, "GETT_TEST_KILL_LEASE": str(KILL_LEASE)}
     counter: Any
     if store in ("redis", "fastapi"):
