@@ -35,6 +35,7 @@ from django.urls import include, path, reverse  # noqa: E402
 import gettcommerce as gett  # noqa: E402
 from gettcommerce.contrib.django import DjangoStore, urlpatterns  # noqa: E402
 from gettcommerce.webhooks import WebhookApp, sign  # noqa: E402
+from webhook_helpers import CountingStream  # noqa: E402
 
 SECRET = "whsec_django"
 BODY = json.dumps({"order": {"orderId": "d-1", "fulfillmentType": "delivery",
@@ -131,21 +132,6 @@ def test_type_checks():
 def test_other_methods_get_the_405_problem(client, method):
     response = client.generic(method, "/gett/place")
     assert response.status_code == 405 and response["Content-Type"] == "application/problem+json"
-
-
-class CountingStream:
-    """A request body that counts what the view read."""
-
-    def __init__(self, size):
-        self.size, self.read_bytes = size, 0
-
-    def read(self, n=-1):
-        n = self.size - self.read_bytes if n is None or n < 0 else min(n, self.size - self.read_bytes)
-        self.read_bytes += n
-        return b"x" * n
-
-    def readline(self, n=-1):
-        return self.read(n)
 
 
 def test_oversized_body_refused_by_content_length_before_reading(client):

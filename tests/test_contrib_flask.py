@@ -11,6 +11,7 @@ flask = pytest.importorskip("flask")
 import gettcommerce as gett  # noqa: E402
 from gettcommerce.contrib.flask import blueprint  # noqa: E402
 from gettcommerce.webhooks import ItemUnavailable, WebhookApp, sign  # noqa: E402
+from webhook_helpers import CountingStream  # noqa: E402
 
 SECRET = "whsec_flask"
 BODY = json.dumps({"order": {"orderId": "f-1", "fulfillmentType": "pickup",
@@ -86,20 +87,6 @@ def test_other_methods_get_the_405_problem(setup, method):
     assert response.mimetype == "application/problem+json"       # not Flask's HTML page
     assert response.get_json()["errorCode"] == "METHOD_NOT_ALLOWED"
     assert calls == {"validate": 0, "place": 0}
-
-
-class CountingStream:
-    """A request body that counts what the server read (endless when size is None)."""
-
-    def __init__(self, size=None):
-        self.size, self.read_bytes = size, 0
-
-    def read(self, n=-1):
-        n = 65536 if n is None or n < 0 else n
-        if self.size is not None:
-            n = min(n, self.size - self.read_bytes)
-        self.read_bytes += n
-        return b"x" * n
 
 
 

@@ -13,7 +13,7 @@ import pytest
 
 import gettcommerce as gett
 from gettcommerce.webhooks import WebhookApp, sign
-from webhook_helpers import SECRET, app, encode, order_body, recorder  # noqa: F401
+from webhook_helpers import SECRET, CountingStream, app, encode, order_body, recorder  # noqa: F401
 
 # ---------------------------------------------------------------- WSGI and serve()
 
@@ -65,20 +65,6 @@ class TestWSGI:
         status, _, payload = wsgi_call(app, "POST", "/validate", raw, sign(raw, SECRET),
                                        CONTENT_LENGTH="", **{"wsgi.input_terminated": True})
         assert status == "200 OK" and "amounts" in json.loads(payload)
-
-
-class CountingStream:
-    """A wsgi.input that counts what the app read (endless when size is None)."""
-
-    def __init__(self, size=None):
-        self.size, self.read_bytes = size, 0
-
-    def read(self, n=-1):
-        n = 65536 if n is None or n < 0 else n
-        if self.size is not None:
-            n = min(n, self.size - self.read_bytes)
-        self.read_bytes += n
-        return b"x" * n
 
 
 class TestWSGIBodyLimits:

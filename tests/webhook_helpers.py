@@ -88,3 +88,21 @@ def assert_problem(problem, status, code):
                             "errorCategory", "retryable", "requestId", "timestamp"}
     assert problem["requestId"].startswith("req_")
     assert problem["timestamp"].endswith("Z")
+
+
+class CountingStream:
+    """A request body stream that counts what the server read (endless when size is None)."""
+
+    def __init__(self, size=None):
+        self.size, self.read_bytes = size, 0
+
+    def read(self, n=-1):
+        if n is None or n < 0:
+            n = 65536 if self.size is None else self.size - self.read_bytes
+        if self.size is not None:
+            n = min(n, self.size - self.read_bytes)
+        self.read_bytes += n
+        return b"x" * n
+
+    def readline(self, n=-1):
+        return self.read(n)
