@@ -173,3 +173,38 @@ class TestDjangoStore(StoreContract):
         from gettcommerce.contrib.django.models import PlacedOrder
         assert PlacedOrder.objects.get(order_id="d-store").state == "done"
 
+
+
+def test_example_django_app_places_once_through_django_store(tmp_path):
+    """examples/django_app.py: migrate creates DjangoStore's table; a retried place replays."""
+    import os
+    import subprocess
+
+    root = Path(__file__).resolve().parent.parent
+    script = f'''
+import json, sys
+sys.path.insert(0, {str(root / "examples")!r})
+import django_app  # configures Django; its urls are ROOT_URLCONF
+from django.core.management import call_command
+call_command("migrate", verbosity=0)
+from django.test import Client
+from gettcommerce.webhooks import sign
+body = {BODY!r}
+headers = {{"HTTP_" + k.upper().replace("-", "_"): v for k, v in sign(body, "whsec_example").items()
+           if k != "Content-Type"}}
+answers = [Client().post("/gett/place", data=body, content_type="application/json", **headers)
+           for _ in range(3)]
+print(json.dumps([[a.status_code, json.loads(a.content)["partnerOrderId"]] for a in answers]))
+from gettcommerce.contrib.django.models import PlacedOrder
+print(PlacedOrder.objects.count())
+'''
+    env = dict(os.environ, GETT_API_KEY="zpka_example", GETT_BASE_URL="http://127.0.0.1:9",
+               GETT_WEBHOOK_SECRET="whsec_example", DJANGO_DB=str(tmp_path / "shop.sqlite3"),
+               PYTHONPATH=os.pathsep.join([str(root)] + sys.path))
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
+                         cwd=tmp_path, timeout=120)
+    assert out.returncode == 0, out.stderr
+    answers_line, count_line = out.stdout.strip().splitlines()[-2:]
+    answers = json.loads(answers_line)
+    assert [a[0] for a in answers] == [200, 200, 200] and len({a[1] for a in answers}) == 1
+    assert count_line == "1"
