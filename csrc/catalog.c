@@ -607,8 +607,8 @@ static uint32_t check_id_list(validator *v, int kind, const char *key, const cha
             v->graph_incomplete = 1;
             path_entity(v, kind, key, field);
             path_index(v, pos);
-            issue(v, "wrong_type", ERR, "%s '%s': %s[%u] must be a %s id (a string), not %s",
-                  kind_noun[kind], show(v, 0, key), field, pos, kind_noun[target_kind],
+            issue(v, "wrong_type", ERR, "%s '%s': %s[%u] must be a string id from /%s, not %s",
+                  kind_noun[kind], show(v, 0, key), field, pos, kind_map[target_kind],
                   type_name(el));
             continue;
         }
