@@ -514,29 +514,35 @@ typedef struct fields {
     const cJSON *availability, *base_price, *image_url, *min, *max;
 } fields;
 
+/* Fill *slot with c when c is the field `name` and *slot is still empty:
+ * the first occurrence of a repeated field wins, like a map lookup. */
+static int take(const cJSON **slot, const cJSON *c, const char *name)
+{
+    if (*slot != NULL || strcmp(c->string, name) != 0)
+        return 0;
+    *slot = c;
+    return 1;
+}
+
 static void collect_fields(const cJSON *obj, int kind, fields *f)
 {
-    const cJSON **slots[] = {&f->id, &f->name, &f->description, &f->section_ids, &f->item_ids,
-                             &f->group_ids, &f->availability, &f->base_price, &f->image_url,
-                             &f->min, &f->max};
-    const char *names[] = {kind_id_field[kind], "name", "description", "sectionIds", "itemIds",
-                           "modifierGroupIds", "availability", "basePrice", "imageUrl",
-                           "minimumAllowed", "maximumAllowed"};
     const cJSON *c;
-    size_t i;
 
     memset(f, 0, sizeof *f);
     for (c = obj->child; c; c = c->next) {
         if (c->string == NULL)
             continue;
-        for (i = 0; i < sizeof names / sizeof names[0]; i++) {
-            if (strcmp(c->string, names[i]) == 0) {
-                /* The first occurrence of a repeated field wins, like a map lookup. */
-                if (*slots[i] == NULL)
-                    *slots[i] = c;
-                break;
-            }
+        if (strcmp(c->string, kind_id_field[kind]) == 0) {
+            if (f->id == NULL)
+                f->id = c;
+            continue;
         }
+        (void)(take(&f->name, c, "name") || take(&f->description, c, "description") ||
+               take(&f->section_ids, c, "sectionIds") || take(&f->item_ids, c, "itemIds") ||
+               take(&f->group_ids, c, "modifierGroupIds") ||
+               take(&f->availability, c, "availability") ||
+               take(&f->base_price, c, "basePrice") || take(&f->image_url, c, "imageUrl") ||
+               take(&f->min, c, "minimumAllowed") || take(&f->max, c, "maximumAllowed"));
     }
 }
 
