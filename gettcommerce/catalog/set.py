@@ -1,8 +1,11 @@
 """CatalogSet: load, build, validate (in C), write out and serve a Gett menu.
 
-The builder states no CatalogSet rule of its own: each ``add_*`` hands the
-entity it built to the C validator (:func:`issues.run_validator`) and turns
-the first error into an :class:`InvalidRequestError` naming the argument.
+The builder restates no CatalogSet rule: each ``add_*`` hands the entity it
+built to the C validator (:func:`issues.run_validator`), next to stand-ins
+for the entities it references, and turns the first error into an
+:class:`InvalidRequestError` naming the argument.  What it knows of the
+format is only the wire shape it writes: field names, what a minimal
+stand-in holds, and the ``maximumAllowed`` default it writes out.
 """
 from __future__ import annotations
 
@@ -469,8 +472,8 @@ def _refusal(issue: CatalogIssue, map_name: str, entity_id: str, entity: Mapping
                     "groups, sections, catalogs)")
     elif issue.code == "overnight_window" and len(tokens) >= 2:
         window = entity["availability"][int(tokens[1])]
-        day, start, end = window["dayOfWeek"], window["start"], window["end"]
-        if day in DAYS_OF_WEEK:
+        day, start, end = window.get("dayOfWeek"), window.get("start"), window.get("end")
+        if isinstance(day, str) and day in DAYS_OF_WEEK:
             following = DAYS_OF_WEEK[(DAYS_OF_WEEK.index(day) + 1) % 7]
             message += (f"; as builder tuples: ({day!r}, {start!r}, '00:00:00') and "
                         f"({following!r}, '00:00:00', {end!r})")
