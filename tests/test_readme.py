@@ -15,9 +15,7 @@ def test_readme_quickstart_runs(tmp_path):
     quickstart = re.findall(r"```python\n(.*?)```", readme, re.S)[0]
     script = tmp_path / "quickstart.py"
     script.write_text(quickstart)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT] + sys.path))
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60,
-                         env=env)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "status='paused'" in out.stdout and "reason='too_busy'" in out.stdout
     assert "Pizza Place paused" in out.stdout
