@@ -15,7 +15,8 @@
 # from build/testrun, where the checkout is not importable: every import of
 # gettcommerce, in the tests and in the processes they start, is the
 # installed wheel's (tests/conftest.py checks it).  GETT_PYTHONS restricts
-# the interpreters (paths, space-separated).
+# the interpreters (paths, space-separated), GETT_TESTS the test paths
+# (relative to the checkout); further arguments go to pytest.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -66,7 +67,8 @@ build() {
 }
 
 run_tests() {
-    local py venv tag whl status=0 failed=""
+    local py venv tag whl status=0 failed="" t targets=()
+    for t in ${GETT_TESTS:-tests}; do targets+=("$root/$t"); done
     mkdir -p build/testrun
     for py in $pythons; do
         venv=$(venv_for "$py")
@@ -85,7 +87,7 @@ run_tests() {
         echo "=== $tag: tests/ against $(basename "$whl") ==="
         (cd build/testrun && env -u PYTHONPATH GETT_TEST_INSTALLED="$whl" \
             "$venv/bin/python" -m pytest -q -p no:cacheprovider -c "$root/pyproject.toml" \
-            --rootdir "$root" "$root/tests" "$@") || { status=1; failed="$failed $tag"; }
+            --rootdir "$root" "${targets[@]}" "$@") || { status=1; failed="$failed $tag"; }
     done
     if [ "$status" -ne 0 ]; then
         echo "wheels: the suite failed on:$failed" >&2
