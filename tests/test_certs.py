@@ -86,3 +86,15 @@ def test_this_machine_has_a_bundle():
     # Every machine that runs the suite (Debian here) must be covered.
     found = _certs.default_ca_bundle()
     assert found is not None and found in _certs.SYSTEM_CA_BUNDLES
+
+
+@pytest.mark.xfail(strict=True, reason="needs the one-line hook in gettcommerce/_client.py Client.__init__: "
+                   "ca_bundle = os.environ.get('SSL_CERT_FILE') or _certs.ca_bundle_for(url); "
+                   "remove this mark when it lands")
+def test_a_https_client_without_any_bundle_says_how_to_give_one(tmp_path, monkeypatch, no_certifi):
+    import gettcommerce as gett
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.setattr(_certs, "SYSTEM_CA_BUNDLES", (str(tmp_path / "none.pem"),))
+    with pytest.raises(InvalidRequestError) as caught:
+        gett.Client(api_key="zpka_test_0123456789abcdef", base_url="https://api.gett-tech.com")
+    assert caught.value.field == "ca_bundle" and "SSL_CERT_FILE" in str(caught.value)
