@@ -646,7 +646,7 @@ def test_no_leak_over_10k_calls():
         print(after - before)
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=120, cwd=str(__import__("pathlib").Path(__file__).parent.parent))
+                         timeout=120, cwd=str(__import__("pathlib").Path(__file__).parent))
     assert out.returncode == 0, out.stderr
     growth_kb = int(out.stdout.strip())
     assert growth_kb < 2048, f"RSS grew by {growth_kb} KiB over 10k calls"
