@@ -15,7 +15,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["wsgi_request", "serve_wsgi"]
 
-logger = logging.getLogger("gettcommerce.webhooks")
+logger: logging.Logger = logging.getLogger("gettcommerce.webhooks")
 
 
 def wsgi_request(app: "WebhookApp", environ: Dict[str, Any]) -> Response:
