@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from .models import Store as Store
     from .models import StoreStatus as StoreStatus
     from .models import StoreStatusValue as StoreStatusValue
+    from .webhooks import AsyncWebhookApp as AsyncWebhookApp
     from .webhooks import IncomingOrder as IncomingOrder
     from .webhooks import ItemUnavailable as ItemUnavailable
     from .webhooks import WebhookApp as WebhookApp
@@ -96,6 +97,7 @@ __all__ = [
     "APITimeoutError",
     "Address",
     "Amounts",
+    "AsyncWebhookApp",
     "AuthenticationError",
     "BadRequestError",
     "Batch",
