@@ -146,7 +146,7 @@ def open_catalogs(catalog: Dict[str, Any], local: _dt.datetime) -> List[str]:
 
 def reachable_items(catalog: Dict[str, Any], catalog_ids: List[str]) -> Set[str]:
     """Items a consumer can reach from the given catalogs through sections."""
-    sections = catalog.get("sections") or {}
+    sections: Dict[str, Any] = catalog.get("sections") or {}
     seen_sections: Set[str] = set()
     items: Set[str] = set()
     stack: List[str] = [sid for cid in catalog_ids for sid in (catalog["catalogs"][cid].get("sectionIds") or [])]
