@@ -1,107 +1,63 @@
-"""Client and resource namespaces: argument checks in Python, HTTP in C.
+"""Resource namespaces (``client.stores``, ``.orders``, ``.onboarding``, ``.catalog``).
 
-Every call goes through ``Client._call`` into the C core
-(``gettcommerce._core.Client.request``), which builds the URL, sends JSON,
-retries as DESIGN §2 says and parses the answer with the GIL released.
+Each method checks its arguments in Python (InvalidRequestError naming the
+field, before anything is sent), describes the call as a
+:class:`~gettcommerce._request.Request` and hands it to its executor: the
+Client runs it now, a Batch queues it.  The same classes serve both.
 """
 from __future__ import annotations
 
 import datetime as _dt
-import ipaddress
-import logging
-import math
-import os
-import platform
-from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Union
+import zoneinfo
+from typing import TYPE_CHECKING, Any, Dict, Iterator, List, Optional, Union
 from urllib.parse import urlsplit
 
 from . import _core
-from ._constants import (
-    DEFAULT_CONNECT_TIMEOUT,
-    DEFAULT_MAX_RESPONSE_BYTES,
-    DEFAULT_MAX_RETRIES,
-    DEFAULT_POOL_SIZE,
-    DEFAULT_TIMEOUT,
-    ENV_API_KEY,
-    ENV_BASE_URL,
-    LIST_STORES_PAGE_SIZE,
-    PRODUCTION_BASE_URL,
+from ._constants import LIST_STORES_PAGE_SIZE
+from ._request import (
+    EP_ACTIVATE_STORE,
+    EP_CANCEL_ONBOARDING,
+    EP_GET_ONBOARDING,
+    EP_GET_STORE,
+    EP_GET_STORE_STATUS,
+    EP_LIST_STORES,
+    EP_NOTIFY_CATALOG,
+    EP_ORDER_STATUS,
+    EP_REGISTER_STORE,
+    EP_SET_STORE_STATUS,
+    EP_UPDATE_STORE,
+    Executor,
+    Page,
+    Pages,
+    Request,
+    require,
 )
-from ._version import __version__
-from .errors import (APIConnectionError, CatalogValidationError, GettError, InvalidRequestError,
-                     from_transport_error)
-if TYPE_CHECKING:  # pragma: no cover
-    from ._batch import Batch
+from ._wire import format_datetime, parse_datetime, parse_rfc3339, utcnow
+from .errors import CatalogValidationError, ConflictError, GettError, InvalidRequestError, NotFoundError
 from .models import (
+    PARTNER_ORDER_STATUSES,
     Address,
     Onboarding,
-    Order,
     OrderState,
     OrderStatus,
     PauseReason,
     Store,
     StoreStatus,
     coerce_enum,
-    format_datetime,
     iter_models,
 )
 
-__all__ = ["Client"]
+if TYPE_CHECKING:  # pragma: no cover - typing only, never imported at run time
+    from ._client import Client
 
-logger = logging.getLogger("gettcommerce")
-
-_EP = {name: entry[0] for name, entry in _core.ENDPOINTS.items()}
-EP_NOTIFY_CATALOG = _EP["notify_catalog"]
-EP_LIST_STORES = _EP["list_stores"]
-EP_GET_STORE = _EP["get_store"]
-EP_UPDATE_STORE = _EP["update_store"]
-EP_GET_STORE_STATUS = _EP["get_store_status"]
-EP_SET_STORE_STATUS = _EP["set_store_status"]
-EP_ORDER_STATUS = _EP["order_status"]
-EP_REGISTER_STORE = _EP["register_store"]
-EP_GET_ONBOARDING = _EP["get_onboarding"]
-EP_CANCEL_ONBOARDING = _EP["cancel_onboarding"]
-EP_ACTIVATE_STORE = _EP["activate_store"]
+__all__ = ["StoresResource", "OrdersResource", "OnboardingResource", "CatalogResource",
+           "check_url", "check_id"]
 
 _UNSET: Any = object()
 
 
-_ENDPOINT_NAMES = {entry[0]: name for name, entry in _core.ENDPOINTS.items()}
-
-
-def unexpected_answer(endpoint: int, raw: Any) -> APIConnectionError:
-    """A 2xx answer whose JSON does not have the documented shape."""
-    return APIConnectionError(f"Gett answered {_ENDPOINT_NAMES.get(endpoint, endpoint)} with JSON of an "
-                              f"unexpected shape ({type(raw).__name__}: {str(raw)[:80]})")
-
-
-def _log_attempt(method: str, url: str, status: int, ms: float, attempt: int) -> None:
-    # Called by the C core once per HTTP attempt; the URL never holds the key
-    # (it travels only in the Authorization header, kept in C memory).
-    if logger.isEnabledFor(logging.DEBUG):
-        parts = urlsplit(url)
-        path = parts.path + ("?" + parts.query if parts.query else "")
-        logger.debug("%s %s -> %s in %.1f ms (attempt %d)", method, path, status or "no answer",
-                     ms, attempt)
-
-
-_core.set_logger_hook(_log_attempt)
-
-
-def _user_agent() -> str:
-    return f"gettcommerce/{__version__} libcurl/{_core.curl_version} Python/{platform.python_version()}"
-
-
-def _is_loopback(host: str) -> bool:
-    if host in ("localhost", "localhost."):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def _check_url(value: Any, field: str) -> str:
+def check_url(value: Any, field: str) -> str:
+    """An absolute http(s) URL without spaces, CR, LF or NUL; else InvalidRequestError."""
     if not isinstance(value, str) or not value:
         raise InvalidRequestError(f"{field} must be an absolute http(s) URL, not {value!r}",
                                   field=field, value=value)
@@ -115,8 +71,8 @@ def _check_url(value: Any, field: str) -> str:
     return value
 
 
-def _check_id(value: Any, field: str) -> str:
-    # The C core's rule, the one every request's path parameters go through.
+def check_id(value: Any, field: str) -> str:
+    """A path id, by the C core's rule (the one every request's path parameters go through)."""
     if not isinstance(value, str):
         raise InvalidRequestError(f"{field} must be a str, not {value!r}", field=field, value=value)
     try:
@@ -143,7 +99,6 @@ def _check_bool(value: Any, field: str) -> bool:
 def _check_timezone(value: Any, field: str = "timezone") -> str:
     _check_text(value, field)
     try:
-        import zoneinfo
         zoneinfo.ZoneInfo(value)
     except Exception:
         raise InvalidRequestError(f"{field} must be an IANA time zone such as 'Europe/London', "
@@ -162,154 +117,72 @@ def _fulfillment_flags(body: Dict[str, Any], delivery: Any, pickup: Any) -> None
                                   value=False)
 
 
-class Client:
-    """A connection to the Gett Commerce Partner API.
-
-    >>> import gettcommerce as gett
-    >>> client = gett.Client(api_key="zpka_example", base_url="http://127.0.0.1:9")
-    >>> client
-    <gettcommerce.Client base_url='http://127.0.0.1:9'>
-    >>> client.close()
-
-    ``api_key`` defaults to ``$GETT_API_KEY``, ``base_url`` to
-    ``$GETT_BASE_URL`` or production.  ``timeout`` bounds a whole call,
-    retries included; ``max_retries`` counts retries after the first attempt.
-    The key lives only in the C core's memory and never appears in a repr,
-    log line or exception.  One Client is safe to share between threads and
-    survives ``os.fork()`` (the child opens its own connections).
-    """
-
-    def __init__(self, api_key: Optional[str] = None, *, base_url: Optional[str] = None,
-                 timeout: float = DEFAULT_TIMEOUT, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
-                 max_retries: int = DEFAULT_MAX_RETRIES,
-                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
-                 ca_bundle: Optional[str] = None, allow_insecure_http: bool = False,
-                 pool_size: int = DEFAULT_POOL_SIZE) -> None:
-        self._core: Optional[_core.Client] = None
-        key = api_key if api_key is not None else os.environ.get(ENV_API_KEY)
-        if not key:
-            raise InvalidRequestError(f"no API key: pass api_key= or set ${ENV_API_KEY}",
-                                      field="api_key")
-        if not isinstance(key, str) or any(ord(c) < 33 or ord(c) > 126 for c in key):
-            # The value itself is never echoed: it is a secret.
-            raise InvalidRequestError("api_key must be printable ASCII without spaces or line breaks",
-                                      field="api_key")
-        url = base_url or os.environ.get(ENV_BASE_URL) or PRODUCTION_BASE_URL
-        _check_url(url, "base_url")
-        parts = urlsplit(url)
-        if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname or ""):
-            raise InvalidRequestError(
-                f"base_url {url!r} is plain http to a non-loopback host: the API key would travel "
-                "unencrypted; use https or pass allow_insecure_http=True", field="base_url", value=url)
-        for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-                    or not math.isfinite(value):
-                raise InvalidRequestError(f"{name} must be a number of seconds > 0, not {value!r}",
-                                          field=name, value=value)
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise InvalidRequestError(f"max_retries must be an int >= 0, not {max_retries!r}",
-                                      field="max_retries", value=max_retries)
-        if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) \
-                or max_response_bytes <= 0:
-            raise InvalidRequestError("max_response_bytes must be an int > 0", field="max_response_bytes",
-                                      value=max_response_bytes)
-        if ca_bundle is None:
-            ca_bundle = os.environ.get("SSL_CERT_FILE") or None
-        if ca_bundle is not None and not os.path.isfile(ca_bundle):
-            raise InvalidRequestError(f"ca_bundle {ca_bundle!r} is not a readable file",
-                                      field="ca_bundle", value=ca_bundle)
-        self.base_url = url.rstrip("/")
-        self.timeout = float(timeout)
-        self.max_retries = max_retries
-        self._core = _core.Client(self.base_url, key, _user_agent(), timeout=float(timeout),
-                                  connect_timeout=float(connect_timeout), max_retries=max_retries,
-                                  max_response_bytes=max_response_bytes, ca_bundle=ca_bundle,
-                                  pool_size=pool_size)
-        self.stores = StoresResource(self)
-        self.orders = OrdersResource(self)
-        self.onboarding = OnboardingResource(self)
-        self.catalog = CatalogResource(self)
-
-    def __repr__(self) -> str:
-        closed = " closed" if self.closed else ""
-        return f"<gettcommerce.Client base_url={getattr(self, 'base_url', None)!r}{closed}>"
-
-    @property
-    def closed(self) -> bool:
-        return self._core is None or self._core.closed
-
-    def close(self) -> None:
-        """Close pooled connections.  Idempotent; later calls raise InvalidRequestError."""
-        if self._core is not None:
-            self._core.close()
-
-    def __enter__(self) -> "Client":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.close()
-
-    def _request(self, endpoint: int, params: tuple = (), query: Optional[dict] = None,
-                 body: Any = None) -> Any:
-        """One call's parsed JSON answer (None when empty)."""
-        return self._call(endpoint, params, query, body, None)
-
-    def _call(self, endpoint: int, params: tuple, query: Optional[dict], body: Any,
-              parse: Optional[Callable[[Any, tuple], Any]]) -> Any:
-        # Resources describe a call and how to read its answer (``parse``; None
-        # returns the JSON as is); a Client runs it now, a Batch queues it
-        # (see _batch.py).  The one place C-core errors become public ones.
-        core = self._core
-        try:
-            raw = core.request(endpoint, params, query, body)  # type: ignore[union-attr]
-        except _core.TransportError as exc:
-            raise from_transport_error(exc) from exc
-        except (ValueError, TypeError) as exc:
-            raise InvalidRequestError(str(exc)) from exc
-        except (RuntimeError, AttributeError) as exc:
-            raise InvalidRequestError(f"the Client is closed; create a new Client ({exc})") from exc
-        if parse is None:
-            return raw
-        try:
-            return parse(raw, params)
-        except GettError:  # a later page of stores.list() failed: already typed
-            raise
-        except (AttributeError, TypeError, ValueError, KeyError) as exc:
-            raise unexpected_answer(endpoint, raw) from exc
-
-    def order(self, order_id: str) -> Order:
-        """An Order handle for pushing status (no request is made).
-
-        >>> client = Client(api_key="zpka_example", base_url="http://127.0.0.1:9")
-        >>> client.order("3f2b...").status
-        'pending'
-        """
-        return Order(_check_id(order_id, "order_id"), client=self)
-
-    def batch(self, *, concurrency: int = 32, progress: bool = False) -> "Batch":
-        """Run many calls concurrently; see :class:`gettcommerce.Batch`."""
-        from ._batch import Batch
-        return Batch(self, concurrency=concurrency, progress=progress)
+def _resume_at(resume_at: Union[_dt.datetime, _dt.timedelta, str]) -> str:
+    """``resume_at`` as wire text: in the future, and a full RFC 3339 date-time."""
+    if isinstance(resume_at, _dt.timedelta):
+        if resume_at.total_seconds() <= 0:
+            raise InvalidRequestError("resume_at must be in the future", field="resume_at",
+                                      value=resume_at)
+        resume_at = utcnow() + resume_at
+    text = format_datetime(resume_at, "resume_at")
+    if parse_rfc3339(text) <= utcnow():
+        raise InvalidRequestError(f"resume_at must be in the future, not {text}",
+                                  field="resume_at", value=resume_at)
+    return text
 
 
-class _Resource:
-    """A namespace of calls.  ``_exec`` runs or queues them (a Client or a
-    Batch); ``_client`` is the Client that models returned are bound to."""
+# ---------------------------------------------------------------- reading answers
+# Each read(raw, request) turns a 2xx answer into the result, or raises
+# ValueError/TypeError saying what is missing; settle() turns that into an
+# APIConnectionError naming the call.
 
-    __slots__ = ("_exec", "_client")
-
-    def __init__(self, client: Client, executor: Any = None) -> None:
-        self._client = client
-        self._exec = executor if executor is not None else client
-
-
-def _discard(raw: Any, params: tuple) -> None:
+def _discard(raw: Any, request: Request) -> None:
     """For calls whose answer carries nothing (order status, cancel, notify)."""
     return None
 
 
-def _read_status(raw: Any, params: tuple) -> StoreStatus:
-    return StoreStatus.from_dict(raw, params[0])
+def _read_status(raw: Any, request: Request) -> StoreStatus:
+    # The hot path (one frame): checks and builds inline, as StoreStatus.from_dict would.
+    if type(raw) is not dict or not raw.get("status"):
+        require(raw, "status", "a StoreStatus")
+    paused_at = raw.get("pausedAt")
+    resume_at = raw.get("resumeAt")
+    return StoreStatus(raw["status"], raw.get("reason"),
+                       None if paused_at is None else parse_datetime(paused_at),
+                       None if resume_at is None else parse_datetime(resume_at), request[1][0])
+
+
+def _closed_already(error: GettError, request: Request) -> bool:
+    """A retried close whose retry Gett refused because the first attempt had
+    applied it: 409 naming the state asked for (and not the other terminal one)."""
+    if not isinstance(error, ConflictError) or error.attempts < 2:
+        return False
+    wanted = request[3]["state"]
+    other = "cancelled" if wanted == "completed" else "completed"
+    text = " ".join(t for t in (error.detail, error.title) if t)
+    return wanted in text and other not in text
+
+
+def _cancelled_already(error: GettError, request: Request) -> bool:
+    """A retried onboarding cancel whose retry got 404: the first attempt removed it."""
+    return isinstance(error, NotFoundError) and error.attempts > 1
+
+
+class _Resource:
+    """A namespace of calls.  ``_exec`` runs or queues them (a Client or a
+    Batch); ``_client`` is the Client that returned models are bound to."""
+
+    __slots__ = ("_exec", "_client")
+
+    def __init__(self, client: "Client", executor: Executor) -> None:
+        self._client = client
+        self._exec = executor
+
+    def _store(self, raw: Any, request: Request) -> Store:
+        return Store.from_dict(require(raw, "storeId", "a Store"), self._client)
+
+    def _onboarding(self, raw: Any, request: Request) -> Onboarding:
+        return Onboarding.from_dict(require(raw, "onboardingId", "an Onboarding"), self._client)
 
 
 class StoresResource(_Resource):
@@ -317,37 +190,45 @@ class StoresResource(_Resource):
 
     __slots__ = ()
 
+    def iter(self, page_size: int = LIST_STORES_PAGE_SIZE) -> Iterator[Store]:
+        """Every store of the partner organisation, fetched lazily a page at a time.
+
+        Each page is one request (``limit=page_size``, at most 100).  The
+        client's ``timeout`` bounds the page requests together; a page that
+        makes no progress (the same stores again, or none while ``hasMore``)
+        ends the listing with APIConnectionError.  Not available in a batch.
+        """
+        if isinstance(page_size, bool) or not isinstance(page_size, int) \
+                or not 1 <= page_size <= LIST_STORES_PAGE_SIZE:
+            raise InvalidRequestError(f"page_size must be an int from 1 to {LIST_STORES_PAGE_SIZE}, "
+                                      f"not {page_size!r}", field="page_size", value=page_size)
+        return self._exec.iterate(Pages(EP_LIST_STORES, page_size, self._store_page,
+                                        self._client.timeout))
+
     def list(self) -> List[Store]:
-        """Every store of the partner organisation (pages through all of them)."""
-        client = self._client
+        """Every store of the partner organisation (``iter()`` collected)."""
+        return list(self.iter())
 
-        def read_pages(page: Any, params: tuple) -> List[Store]:
-            stores: List[Store] = []
-            offset = 0
-            while True:
-                if isinstance(page, list):  # a bare array: the whole list at once
-                    return stores + iter_models(Store, page, client)
-                items = (page.get("stores") or []) if isinstance(page, dict) else []
-                stores.extend(iter_models(Store, items, client))
-                if not (isinstance(page, dict) and page.get("hasMore")) or not items:
-                    return stores
-                offset += len(items)
-                page = client._request(EP_LIST_STORES, (), {"limit": LIST_STORES_PAGE_SIZE,
-                                                            "offset": offset})
-
-        return self._exec._call(EP_LIST_STORES, (), {"limit": LIST_STORES_PAGE_SIZE, "offset": 0},
-                                None, read_pages)
+    def _store_page(self, raw: Any, request: Request) -> Page:
+        if raw is None:  # an empty body: no stores
+            return Page([], False)
+        if isinstance(raw, list):  # a bare array: the whole list at once
+            return Page(iter_models(Store, raw, self._client), False)
+        if not isinstance(raw, dict):
+            raise TypeError("expected an object with 'stores' and 'hasMore', or an array of Stores")
+        items = raw.get("stores") or []
+        if not isinstance(items, list):
+            raise TypeError("'stores' is not an array")
+        return Page(iter_models(Store, items, self._client), raw.get("hasMore") is True)
 
     def get(self, store_id: str) -> Store:
-        return self._exec._call(EP_GET_STORE, (store_id,), None, None, self._store)
-
-    def _store(self, raw: Any, params: tuple) -> Store:
-        return Store.from_dict(raw or {}, self._client)
+        return self._exec.execute((EP_GET_STORE, (store_id,), None, None, self._store, None))
 
     def update(self, store_id: str, *, name: Any = _UNSET, phone: Any = _UNSET,
                description: Any = _UNSET, logo_url: Any = _UNSET, delivery_allowed: Any = _UNSET,
                pickup_allowed: Any = _UNSET) -> Store:
-        """Change store metadata; only the fields given are sent (merge)."""
+        """Change store metadata; only the fields given are sent (merge).
+        ``description=""`` clears the description."""
         body: Dict[str, Any] = {}
         if name is not _UNSET:
             body["name"] = _check_text(name, "name")
@@ -356,38 +237,33 @@ class StoresResource(_Resource):
         if description is not _UNSET:
             body["description"] = _check_text(description, "description", allow_empty=True)
         if logo_url is not _UNSET:
-            body["logoUrl"] = _check_url(logo_url, "logo_url")
+            body["logoUrl"] = check_url(logo_url, "logo_url")
         _fulfillment_flags(body, delivery_allowed, pickup_allowed)
         if not body:
             raise InvalidRequestError("update needs at least one of name, phone, description, "
                                       "logo_url, delivery_allowed, pickup_allowed")
-        return self._exec._call(EP_UPDATE_STORE, (store_id,), None, body, self._store)
+        return self._exec.execute((EP_UPDATE_STORE, (store_id,), None, body, self._store,
+                                   None))
 
     def get_status(self, store_id: str) -> StoreStatus:
-        return self._exec._call(EP_GET_STORE_STATUS, (store_id,), None, None, _read_status)
+        return self._exec.execute((EP_GET_STORE_STATUS, (store_id,), None, None, _read_status,
+                                   None))
 
     def pause(self, store_id: str, reason: Union[str, PauseReason], *,
               resume_at: Union[_dt.datetime, _dt.timedelta, str, None] = None) -> StoreStatus:
-        """Stop taking orders.  ``resume_at`` (aware datetime, ISO text, or a
-        timedelta from now) makes Gett resume the store by itself."""
+        """Stop taking orders.  ``resume_at`` (aware datetime, RFC 3339 text with
+        a zone, or a timedelta from now; in the future) makes Gett resume the
+        store by itself."""
         body: Dict[str, Any] = {"status": "paused", "reason": coerce_enum(PauseReason, reason, "reason")}
         if resume_at is not None:
-            if isinstance(resume_at, _dt.timedelta):
-                if resume_at.total_seconds() <= 0:
-                    raise InvalidRequestError("resume_at must be in the future", field="resume_at",
-                                              value=resume_at)
-                resume_at = _dt.datetime.now(_dt.timezone.utc) + resume_at
-            text = format_datetime(resume_at, "resume_at")
-            if isinstance(resume_at, _dt.datetime) and resume_at <= _dt.datetime.now(_dt.timezone.utc):
-                raise InvalidRequestError(f"resume_at must be in the future, not {text}",
-                                          field="resume_at", value=resume_at)
-            body["resumeAt"] = text
-        return self._exec._call(EP_SET_STORE_STATUS, (store_id,), None, body, _read_status)
+            body["resumeAt"] = _resume_at(resume_at)
+        return self._exec.execute((EP_SET_STORE_STATUS, (store_id,), None, body, _read_status,
+                                   None))
 
     def resume(self, store_id: str) -> StoreStatus:
         """Take orders again now."""
-        return self._exec._call(EP_SET_STORE_STATUS, (store_id,), None, {"status": "online"},
-                                _read_status)
+        return self._exec.execute((EP_SET_STORE_STATUS, (store_id,), None, {"status": "online"},
+                                   _read_status, None))
 
 
 class OrdersResource(_Resource):
@@ -402,15 +278,17 @@ class OrdersResource(_Resource):
 
         Only ``state='open'`` may go with a ``status``; ``state='cancelled'``
         needs ``cancel_reason``.  Refused locally with InvalidRequestError.
+        A close that was retried (its first attempt's answer was lost) and
+        refused with 409 "already completed/cancelled" by the retry counts as
+        done: Gett had applied the first attempt.
         """
         body: Dict[str, Any] = {}
         if status is not None:
-            wire_status = coerce_enum(OrderStatus, status, "status")
-            if wire_status == "pending":
+            if status == "pending":
                 raise InvalidRequestError("status 'pending' is set by Gett at creation; partners send "
-                                          "confirmed, preparing, ready or inTransit", field="status",
-                                          value=status)
-            body["status"] = wire_status
+                                          "'confirmed', 'preparing', 'ready' or 'inTransit'",
+                                          field="status", value=status)
+            body["status"] = coerce_enum(OrderStatus, status, "status", PARTNER_ORDER_STATUSES)
         if state is not None:
             wire_state = coerce_enum(OrderState, state, "state")
             if status is not None and wire_state != "open":
@@ -426,7 +304,9 @@ class OrdersResource(_Resource):
                                       field="cancel_reason", value=cancel_reason)
         if estimated_ready_at is not None:
             body["estimatedReadyAt"] = format_datetime(estimated_ready_at, "estimated_ready_at")
-        return self._exec._call(EP_ORDER_STATUS, (order_id,), None, body, _discard)
+        closing = body.get("state") in ("completed", "cancelled")
+        return self._exec.execute((EP_ORDER_STATUS, (order_id,), None, body, _discard,
+                                   _closed_already if closing else None))
 
 
 _REGISTER_DETAILS = {"phone", "timezone", "address", "description", "logo_url",
@@ -443,8 +323,8 @@ class OnboardingResource(_Resource):
         """Start onboarding a store; Gett then pulls its catalog.
 
         ``details``: phone, timezone (IANA), address (gett.Address or dict),
-        description, logo_url, delivery_allowed, pickup_allowed.  Never
-        retried once sent (a second registration would conflict).
+        description (may be ""), logo_url, delivery_allowed, pickup_allowed.
+        Never retried once sent (a second registration would conflict).
         """
         unknown = sorted(set(details) - _REGISTER_DETAILS)
         if unknown:
@@ -453,8 +333,8 @@ class OnboardingResource(_Resource):
         body: Dict[str, Any] = {
             "partnerStoreId": _check_text(partner_store_id, "partner_store_id"),
             "name": _check_text(name, "name"),
-            "catalogCallbackUrl": _check_url(catalog_callback_url, "catalog_callback_url"),
-            "webhookUrl": _check_url(webhook_url, "webhook_url"),
+            "catalogCallbackUrl": check_url(catalog_callback_url, "catalog_callback_url"),
+            "webhookUrl": check_url(webhook_url, "webhook_url"),
         }
         if "phone" in details:
             body["phone"] = _check_text(details["phone"], "phone")
@@ -465,24 +345,25 @@ class OnboardingResource(_Resource):
         if "description" in details:
             body["description"] = _check_text(details["description"], "description", allow_empty=True)
         if "logo_url" in details:
-            body["logoUrl"] = _check_url(details["logo_url"], "logo_url")
+            body["logoUrl"] = check_url(details["logo_url"], "logo_url")
         _fulfillment_flags(body, details.get("delivery_allowed", _UNSET),
                            details.get("pickup_allowed", _UNSET))
-        return self._exec._call(EP_REGISTER_STORE, (), None, body, self._onboarding)
-
-    def _onboarding(self, raw: Any, params: tuple) -> Onboarding:
-        return Onboarding.from_dict(raw or {}, self._client)
+        return self._exec.execute((EP_REGISTER_STORE, (), None, body, self._onboarding, None))
 
     def get(self, onboarding_id: str) -> Onboarding:
-        return self._exec._call(EP_GET_ONBOARDING, (onboarding_id,), None, None, self._onboarding)
+        return self._exec.execute((EP_GET_ONBOARDING, (onboarding_id,), None, None,
+                                   self._onboarding, None))
 
     def cancel(self, onboarding_id: str) -> None:
-        return self._exec._call(EP_CANCEL_ONBOARDING, (onboarding_id,), None, None, _discard)
+        """Cancel (final).  A retried cancel whose retry got 404 counts as done:
+        the first attempt, whose answer was lost, had removed it."""
+        return self._exec.execute((EP_CANCEL_ONBOARDING, (onboarding_id,), None, None, _discard,
+                                   _cancelled_already))
 
     def activate(self, onboarding_id: str) -> Store:
         """Go live (only from ready_to_activate); returns the new Store."""
-        return self._exec._call(EP_ACTIVATE_STORE, (onboarding_id,), None, None,
-                                lambda raw, params: Store.from_dict(raw or {}, self._client))
+        return self._exec.execute((EP_ACTIVATE_STORE, (onboarding_id,), None, None, self._store,
+                                   None))
 
 
 class CatalogResource(_Resource):
@@ -498,8 +379,10 @@ class CatalogResource(_Resource):
         notifying if it has errors.
         """
         _check_text(store_id, "store_id")
-        _check_url(callback_url, "callback_url")
+        check_url(callback_url, "callback_url")
         if catalog is not None:
+            # Loaded on first use only (the validator wrapper is large); catalog
+            # imports nothing of the client, so this hides no import cycle.
             from .catalog import CatalogSet, validate_catalogset
             issues = catalog.validate() if isinstance(catalog, CatalogSet) else validate_catalogset(catalog)
             errors = [i for i in issues if i.severity == "error"]
@@ -507,9 +390,5 @@ class CatalogResource(_Resource):
                 first = "; ".join(f"{i.path or '/'}: {i.message}" for i in errors[:3])
                 raise CatalogValidationError(
                     f"catalog has {len(errors)} error(s), not notifying Gett: {first}", issues)
-        return self._exec._call(EP_NOTIFY_CATALOG, (), {"storeId": store_id},
-                                {"callbackUrl": callback_url}, _discard)
-
-
-# Re-exported for type checkers and the batch module.
-__all__ += ["StoresResource", "OrdersResource", "OnboardingResource", "CatalogResource", "GettError"]
+        return self._exec.execute((EP_NOTIFY_CATALOG, (), {"storeId": store_id},
+                                   {"callbackUrl": callback_url}, _discard, None))

@@ -10,14 +10,15 @@ import datetime as _dt
 import enum
 import sys
 import time
-from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Type, TypeVar, Union
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Type, TypeVar, Union
 
 from ._constants import (
     ONBOARDING_MAX_POLL_INTERVAL,
     ONBOARDING_POLL_INTERVAL,
     ONBOARDING_WAIT_TIMEOUT,
 )
+from ._wire import decimal_to_wire, format_datetime, parse_datetime, to_decimal
 from .errors import APITimeoutError, InvalidRequestError, InvalidTransitionError, OnboardingFailedError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "StoreStatusValue", "PauseReason", "OrderState", "OrderStatus", "OnboardingStatus",
-    "Address", "Amounts", "Store", "StoreStatus", "Order", "Onboarding",
+    "Address", "Amounts", "Store", "StoreStatus", "Order", "Onboarding", "PARTNER_ORDER_STATUSES",
 ]
 
 
@@ -71,92 +72,40 @@ class OnboardingStatus(_WireEnum):
     ACTIVE = "active"
 
 
+# The statuses a partner sends; ``pending`` is set by Gett only (DESIGN §2).
+PARTNER_ORDER_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.PREPARING, OrderStatus.READY,
+                          OrderStatus.IN_TRANSIT)
+
 E = TypeVar("E", bound=_WireEnum)
 
 
-_WIRE_VALUES: Dict[type, Dict[str, str]] = {}
+_WIRE_VALUES: Dict[Any, Dict[str, str]] = {}
 
 
-def coerce_enum(enum_cls: Type[E], value: Any, field: str) -> str:
-    """The wire string of ``value`` (a member or its string), else InvalidRequestError."""
+def coerce_enum(enum_cls: Type[E], value: Any, field: str,
+                allowed: Optional[Sequence[E]] = None) -> str:
+    """The wire string of ``value`` (a member or its string), else InvalidRequestError.
+
+    ``allowed`` narrows the members accepted (and listed in the message).
+    """
     # A dict lookup: Enum.__call__ costs ~1.5 us on every status update.
-    wire = _WIRE_VALUES.get(enum_cls)
+    key = enum_cls if allowed is None else (enum_cls, tuple(allowed))
+    wire = _WIRE_VALUES.get(key)
     if wire is None:
-        wire = _WIRE_VALUES[enum_cls] = {m.value: m.value for m in enum_cls}
+        wire = _WIRE_VALUES[key] = {m.value: m.value for m in (allowed or enum_cls)}
     if isinstance(value, str):  # members are str too, and hash like their value
         found = wire.get(value)
         if found is not None:
             return found
-    allowed = ", ".join(repr(m.value) for m in enum_cls)
-    raise InvalidRequestError(f"{field} must be one of {allowed} (or a gett.{enum_cls.__name__}), "
+    names = ", ".join(repr(v) for v in wire)
+    raise InvalidRequestError(f"{field} must be one of {names} (or a gett.{enum_cls.__name__}), "
                               f"not {value!r}", field=field, value=value)
 
 
 # ---------------------------------------------------------------- conversions
-
-def parse_datetime(value: Any) -> Optional[_dt.datetime]:
-    """ISO-8601 text from the wire -> aware datetime (UTC when no offset given)."""
-    if value is None or isinstance(value, _dt.datetime):
-        return value
-    if not isinstance(value, str) or not value:
-        return None
-    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
-    try:
-        parsed = _dt.datetime.fromisoformat(text)
-    except ValueError:
-        # Python < 3.11 rejects some ISO forms (e.g. 3 fractional digits + Z
-        # were fixed above; other odd forms are kept as None, not guessed).
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=_dt.timezone.utc)
-    return parsed
-
-
-def format_datetime(value: Any, field: str) -> str:
-    """An aware datetime (or ISO text) -> ISO-8601 UTC text for the wire."""
-    if isinstance(value, str):
-        parsed = parse_datetime(value)
-        if parsed is None:
-            raise InvalidRequestError(f"{field} must be an ISO-8601 date-time, not {value!r}",
-                                      field=field, value=value)
-        value = parsed
-    if not isinstance(value, _dt.datetime):
-        raise InvalidRequestError(f"{field} must be a datetime, not {type(value).__name__}",
-                                  field=field, value=value)
-    if value.tzinfo is None:
-        raise InvalidRequestError(f"{field} must be timezone-aware (e.g. datetime.now(timezone.utc))",
-                                  field=field, value=value)
-    utc = value.astimezone(_dt.timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def to_decimal(value: Any, field: str = "amount") -> Optional[Decimal]:
-    """A wire number -> Decimal, exact for what the JSON text showed (via repr of float)."""
-    if value is None:
-        return None
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, bool):
-        raise InvalidRequestError(f"{field} must be a number, not a bool", field=field, value=value)
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, str):
-        try:
-            return Decimal(value)
-        except InvalidOperation:
-            pass
-    raise InvalidRequestError(f"{field} must be a number, not {value!r}", field=field, value=value)
-
-
-def decimal_to_wire(value: Optional[Decimal]) -> Union[int, float, None]:
-    """Decimal -> the JSON number Gett expects (major units)."""
-    if value is None:
-        return None
-    if value == value.to_integral_value():
-        return int(value)
-    return float(value)
+# Timestamps and money use the wire module's rules (re-exported here: they
+# have been importable from gettcommerce.models).
+__all__ += ["parse_datetime", "format_datetime", "to_decimal", "decimal_to_wire"]
 
 
 def _check_str(value: Any, field: str) -> str:
@@ -305,8 +254,12 @@ class StoreStatus(_Model):
     @classmethod
     def from_dict(cls, data: Dict[str, Any], store_id: Optional[str] = None) -> "StoreStatus":
         data = data or {}
-        return cls(data.get("status"), data.get("reason"), parse_datetime(data.get("pausedAt")),
-                   parse_datetime(data.get("resumeAt")), store_id)
+        paused_at = data.get("pausedAt")
+        resume_at = data.get("resumeAt")
+        # Most answers are "online" without times: skip two calls then (hot path).
+        return cls(data.get("status"), data.get("reason"),
+                   None if paused_at is None else parse_datetime(paused_at),
+                   None if resume_at is None else parse_datetime(resume_at), store_id)
 
     def to_dict(self) -> Dict[str, Any]:
         return {"status": self.status, "reason": self.reason,

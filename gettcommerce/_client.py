@@ -1,0 +1,260 @@
+"""The synchronous Client: configuration checks, and the executor that runs calls now.
+
+Resources (``_resources.py``) describe each call as a Request; ``Client.execute``
+sends it through the C core (``gettcommerce._core.Client.request``: URL,
+JSON, retries and parsing with the GIL released) and ``_request.settle``
+turns the outcome into the result or the public exception.
+"""
+from __future__ import annotations
+
+import ipaddress
+import logging
+import math
+import os
+import platform
+import time
+from typing import Any, Iterator, Optional
+from urllib.parse import urlsplit
+
+from . import _core
+from ._batch import Batch
+from ._constants import (
+    DEFAULT_BATCH_CONCURRENCY,
+    DEFAULT_CONNECT_TIMEOUT,
+    DEFAULT_MAX_RESPONSE_BYTES,
+    DEFAULT_MAX_RETRIES,
+    DEFAULT_POOL_SIZE,
+    DEFAULT_TIMEOUT,
+    ENV_API_KEY,
+    ENV_BASE_URL,
+    PRODUCTION_BASE_URL,
+)
+from ._request import Pages, Request, settle
+from ._resources import CatalogResource, OnboardingResource, OrdersResource, StoresResource, check_id, check_url
+from ._version import __version__
+from .errors import InvalidRequestError
+from .models import Order
+
+__all__ = ["Client"]
+
+logger = logging.getLogger("gettcommerce")
+
+# What core.request raises that settle() maps (anything else, e.g. a signal
+# handler's KeyboardInterrupt or SystemExit, propagates unchanged).
+_CORE_ERRORS = (_core.TransportError, ValueError, TypeError, RuntimeError)
+
+
+def _log_attempt(method: str, url: str, status: int, ms: float, attempt: int) -> None:
+    # Called by the C core once per HTTP attempt; the URL never holds the key
+    # (it travels only in the Authorization header, kept in C memory).
+    if logger.isEnabledFor(logging.DEBUG):
+        parts = urlsplit(url)
+        path = parts.path + ("?" + parts.query if parts.query else "")
+        logger.debug("%s %s -> %s in %.1f ms (attempt %d)", method, path, status or "no answer",
+                     ms, attempt)
+
+
+_core.set_logger_hook(_log_attempt)
+
+
+def _user_agent() -> str:
+    return f"gettcommerce/{__version__} libcurl/{_core.curl_version} Python/{platform.python_version()}"
+
+
+def _is_loopback(host: str) -> bool:
+    if host in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+class _Secret:
+    """The API key, out of sight: its repr never shows the value, so a
+    traceback formatted with locals (``capture_locals=True``) cannot leak it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: Any) -> None:
+        self._value = value
+
+    def __repr__(self) -> str:
+        return "<api key hidden>"
+
+    def check(self) -> None:
+        value = self._value
+        if not value:
+            raise InvalidRequestError(f"no API key: pass api_key= or set ${ENV_API_KEY}",
+                                      field="api_key")
+        if not isinstance(value, str) or any(ord(c) < 33 or ord(c) > 126 for c in value):
+            # The value itself is never echoed: it is a secret.
+            raise InvalidRequestError("api_key must be printable ASCII without spaces or line breaks",
+                                      field="api_key")
+
+
+def _base_url(value: Any, allow_insecure_http: bool) -> str:
+    """The base URL as the C core uses it: absolute http(s), no query or
+    fragment, one trailing '/' stripped (the one place it is stripped)."""
+    url = check_url(value, "base_url")
+    parts = urlsplit(url)
+    if "?" in url or "#" in url:
+        raise InvalidRequestError(f"base_url {url!r} must not contain '?' or '#': every request "
+                                  "path is appended to it", field="base_url", value=url)
+    if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname or ""):
+        raise InvalidRequestError(
+            f"base_url {url!r} is plain http to a non-loopback host: the API key would travel "
+            "unencrypted; use https or pass allow_insecure_http=True", field="base_url", value=url)
+    return url[:-1] if url.endswith("/") else url
+
+
+def _proxy(value: Any, base_url: str) -> Optional[str]:
+    """``proxy=``: None (environment proxies, https only), "" (none) or a proxy URL."""
+    if value is None or value == "":
+        return value
+    if not isinstance(value, str):
+        raise InvalidRequestError(f"proxy must be a URL such as 'http://proxy:3128', '' or None, "
+                                  f"not {value!r}", field="proxy", value=value)
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https", "socks4", "socks4a", "socks5", "socks5h") \
+            or not parts.hostname or any(c in value for c in "\r\n\0 "):
+        raise InvalidRequestError(f"proxy must be a URL such as 'http://proxy:3128' "
+                                  f"(http, https or socks), not {value!r}", field="proxy", value=value)
+    try:
+        parts.port
+    except ValueError:
+        raise InvalidRequestError(f"proxy {value!r} has an invalid port", field="proxy",
+                                  value=value) from None
+    if urlsplit(base_url).scheme != "https":
+        raise InvalidRequestError(f"proxy {value!r} with the plain-http base_url {base_url!r} would "
+                                  "show the API key to the proxy; use an https base_url or proxy=''",
+                                  field="proxy", value=value)
+    return value
+
+
+class Client:
+    """A connection to the Gett Commerce Partner API.
+
+    >>> import gettcommerce as gett
+    >>> client = gett.Client(api_key="zpka_example", base_url="http://127.0.0.1:9")
+    >>> client
+    <gettcommerce.Client base_url='http://127.0.0.1:9'>
+    >>> client.close()
+
+    ``api_key`` defaults to ``$GETT_API_KEY``, ``base_url`` to
+    ``$GETT_BASE_URL`` or production.  ``timeout`` bounds a whole call,
+    retries included (and a whole ``stores.list()``); ``max_retries`` counts
+    retries after the first attempt.  ``proxy``: None uses the environment's
+    proxies for an https base_url (never for plain http), "" none, a URL that
+    proxy.  The key lives only in the C core's memory and never appears in a
+    repr, log line or exception.  One Client is safe to share between threads
+    and survives ``os.fork()`` (the child opens its own connections).
+    """
+
+    def __init__(self, api_key: Optional[str] = None, *, base_url: Optional[str] = None,
+                 timeout: float = DEFAULT_TIMEOUT, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
+                 max_retries: int = DEFAULT_MAX_RETRIES,
+                 max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+                 ca_bundle: Optional[str] = None, allow_insecure_http: bool = False,
+                 pool_size: int = DEFAULT_POOL_SIZE, proxy: Optional[str] = None) -> None:
+        # The key leaves this frame's locals at once: a traceback formatted
+        # with locals must not show it (only the masked _Secret remains).
+        secret = _Secret(api_key if api_key is not None else os.environ.get(ENV_API_KEY))
+        del api_key
+        self._core: Optional[_core.Client] = None
+        secret.check()
+        url = _base_url(base_url or os.environ.get(ENV_BASE_URL) or PRODUCTION_BASE_URL,
+                        allow_insecure_http)
+        for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+                    or not math.isfinite(value):
+                raise InvalidRequestError(f"{name} must be a number of seconds > 0, not {value!r}",
+                                          field=name, value=value)
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise InvalidRequestError(f"max_retries must be an int >= 0, not {max_retries!r}",
+                                      field="max_retries", value=max_retries)
+        if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) \
+                or max_response_bytes <= 0:
+            raise InvalidRequestError("max_response_bytes must be an int > 0", field="max_response_bytes",
+                                      value=max_response_bytes)
+        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 0:
+            raise InvalidRequestError(f"pool_size must be an int >= 0, not {pool_size!r}",
+                                      field="pool_size", value=pool_size)
+        if ca_bundle is None:
+            ca_bundle = os.environ.get("SSL_CERT_FILE") or None
+        if ca_bundle is not None and not os.path.isfile(ca_bundle):
+            raise InvalidRequestError(f"ca_bundle {ca_bundle!r} is not a readable file",
+                                      field="ca_bundle", value=ca_bundle)
+        proxy = _proxy(proxy, url)
+        self.base_url = url
+        self.timeout = float(timeout)
+        self.max_retries = max_retries
+        self._core = _core.Client(url, secret._value, _user_agent(), timeout=float(timeout),
+                                  connect_timeout=float(connect_timeout), max_retries=max_retries,
+                                  max_response_bytes=max_response_bytes, ca_bundle=ca_bundle,
+                                  pool_size=pool_size, proxy=proxy)
+        self.stores = StoresResource(self, self)
+        self.orders = OrdersResource(self, self)
+        self.onboarding = OnboardingResource(self, self)
+        self.catalog = CatalogResource(self, self)
+
+    def __repr__(self) -> str:
+        closed = " closed" if self.closed else ""
+        return f"<gettcommerce.Client base_url={getattr(self, 'base_url', None)!r}{closed}>"
+
+    @property
+    def closed(self) -> bool:
+        return self._core is None or self._core.closed
+
+    def close(self) -> None:
+        """Close pooled connections.  Idempotent; later calls raise InvalidRequestError."""
+        if self._core is not None:
+            self._core.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # ------------------------------------------------------------ executor
+    def execute(self, request: Request) -> Any:
+        """Run one call now: its result, or its public exception raised."""
+        try:
+            raw = self._core.request(request[0], request[1], request[2], request[3])  # type: ignore[union-attr]
+        except _CORE_ERRORS as exc:
+            return settle(request, False, exc)
+        return settle(request, True, raw)
+
+    def iterate(self, pages: Pages) -> Iterator[Any]:
+        """A paged listing's items, each page fetched when the one before is used up."""
+        request: Optional[Request] = pages.first()
+        while request is not None:
+            started = time.monotonic()
+            page = self.execute(request)
+            # Judged before its items are handed out: a repeated page yields nothing twice.
+            request = pages.next(page, time.monotonic() - started)
+            yield from page.items
+
+    def _request(self, endpoint: int, params: tuple = (), query: Optional[dict] = None,
+                 body: Any = None) -> Any:
+        """One call's parsed JSON answer (None when empty), for tools and tests."""
+        return self.execute((endpoint, params, query, body, _as_is, None))
+
+    # ------------------------------------------------------------ handles
+    def order(self, order_id: str) -> Order:
+        """An Order handle for pushing status (no request is made).
+
+        >>> client = Client(api_key="zpka_example", base_url="http://127.0.0.1:9")
+        >>> client.order("3f2b...").status
+        'pending'
+        """
+        return Order(check_id(order_id, "order_id"), client=self)
+
+    def batch(self, *, concurrency: int = DEFAULT_BATCH_CONCURRENCY, progress: bool = False) -> Batch:
+        """Run many calls concurrently; see :class:`gettcommerce.Batch`."""
+        return Batch(self, concurrency=concurrency, progress=progress)
+
+
+def _as_is(raw: Any, request: Request) -> Any:
+    return raw
