@@ -83,11 +83,11 @@ class _Secret:
         return "<api key hidden>"
 
     def check(self) -> None:
-        value = self._value
-        if not value:
+        # No local may hold the value: this frame shows in the traceback it raises.
+        if not self._value:
             raise InvalidRequestError(f"no API key: pass api_key= or set ${ENV_API_KEY}",
                                       field="api_key")
-        if not isinstance(value, str) or any(ord(c) < 33 or ord(c) > 126 for c in value):
+        if not isinstance(self._value, str) or any(ord(c) < 33 or ord(c) > 126 for c in self._value):
             # The value itself is never echoed: it is a secret.
             raise InvalidRequestError("api_key must be printable ASCII without spaces or line breaks",
                                       field="api_key")
