@@ -25,10 +25,12 @@ import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ._version import __version__
-from .errors import APIStatusError, GettError
+from .errors import APIStatusError, GettError, OnboardingFailedError
+from .models import PARTNER_ORDER_STATUSES, PauseReason
 
-PAUSE_REASONS = ("operational_issues", "staff_shortage", "too_busy", "maintenance", "other")
-ORDER_STATUSES = ("confirmed", "preparing", "ready", "inTransit")
+# Choices come from the enums, so the CLI offers exactly what the SDK accepts.
+PAUSE_REASONS = tuple(reason.value for reason in PauseReason)
+ORDER_STATUSES = tuple(status.value for status in PARTNER_ORDER_STATUSES)
 _RELATIVE = re.compile(r"^\+(\d+(?:\.\d+)?)([smhd])$")
 
 
@@ -85,7 +87,7 @@ def _client(args: argparse.Namespace) -> Any:
 
 
 def _resume_at(text: Optional[str]) -> Any:
-    """ISO-8601 text, or ``+N[smhd]`` meaning that long from now."""
+    """RFC 3339 text, or ``+N[smhd]`` meaning that long from now."""
     if text is None:
         return None
     found = _RELATIVE.match(text.strip())
@@ -145,17 +147,24 @@ def cmd_onboarding_register(args: argparse.Namespace) -> None:
         onboarding = client.onboarding.register(partner_store_id=args.partner_store_id, name=args.name,
                                                 catalog_callback_url=args.catalog_url,
                                                 webhook_url=args.webhook_url, **details)
-        if args.wait:
-            onboarding = onboarding.wait(timeout=args.wait)
+        _emit(args, _to_dict(_wait(args, onboarding)))
+
+
+def _wait(args: argparse.Namespace, onboarding: Any) -> Any:
+    """``--wait``: poll until ready; on catalog_failed print the onboarding (with
+    Gett's error) before the error line, so the caller sees both."""
+    if not args.wait:
+        return onboarding
+    try:
+        return onboarding.wait(timeout=args.wait)
+    except OnboardingFailedError:
         _emit(args, _to_dict(onboarding))
+        raise
 
 
 def cmd_onboarding_status(args: argparse.Namespace) -> None:
     with _client(args) as client:
-        onboarding = client.onboarding.get(args.onboarding_id)
-        if args.wait:
-            onboarding = onboarding.wait(timeout=args.wait)
-        _emit(args, _to_dict(onboarding))
+        _emit(args, _to_dict(_wait(args, client.onboarding.get(args.onboarding_id))))
 
 
 def cmd_onboarding_activate(args: argparse.Namespace) -> None:
@@ -250,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("store_id")
     p.add_argument("--reason", required=True, choices=PAUSE_REASONS)
     p.add_argument("--resume-at", default=None,
-                   help="ISO-8601 time (2026-03-11T15:00:00Z) or +N[smhd] from now, e.g. +30m")
+                   help="RFC 3339 time with a zone (2026-03-11T15:00:00Z) or +N[smhd] from now, e.g. +30m")
     p.set_defaults(func=cmd_stores_pause)
     p = stores.add_parser("resume", parents=[common], help="take orders again")
     p.add_argument("store_id")
@@ -264,7 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--status", choices=ORDER_STATUSES)
     which.add_argument("--complete", action="store_true", help="close the order as completed")
     which.add_argument("--cancel", metavar="REASON", help="close the order as cancelled, with a reason")
-    p.add_argument("--eta", default=None, help="estimatedReadyAt, ISO-8601")
+    p.add_argument("--eta", default=None, help="estimatedReadyAt, RFC 3339 with a zone (2026-03-11T15:00:00Z)")
     p.set_defaults(func=cmd_orders_status)
 
     onboarding = sub.add_parser("onboarding", help="register, inspect and activate stores").add_subparsers(
@@ -281,12 +290,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-delivery", action="store_true")
     p.add_argument("--no-pickup", action="store_true")
     p.add_argument("--wait", type=float, default=0, metavar="SECONDS",
-                   help="wait up to SECONDS for ready_to_activate")
+                   help="wait up to SECONDS for ready_to_activate (catalog_failed: print it, exit 1)")
     p.set_defaults(func=cmd_onboarding_register)
     p = onboarding.add_parser("status", parents=[common], help="show an onboarding")
     p.add_argument("onboarding_id")
     p.add_argument("--wait", type=float, default=0, metavar="SECONDS",
-                   help="wait up to SECONDS for ready_to_activate")
+                   help="wait up to SECONDS for ready_to_activate (catalog_failed: print it, exit 1)")
     p.set_defaults(func=cmd_onboarding_status)
     p = onboarding.add_parser("activate", parents=[common], help="go live (from ready_to_activate)")
     p.add_argument("onboarding_id")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import http
 import traceback
-from decimal import Decimal
 
 import pytest
 
@@ -200,61 +199,6 @@ def test_ids_with_slash_crlf_nul_are_refused_locally(server, client, bad):
     assert server.requests == []
 
 
-# ------------------------------------------------------------ models bound to the client
-
-def test_store_methods_call_through_the_client(server, client):
-    server.add(Reply(200, STORE), Reply(200, STATUS_PAUSED), Reply(200, {"status": "online"}),
-               Reply(200, dict(STORE, phone="+1 999")))
-    store = client.stores.get("s1")
-    assert store.pause("too_busy").status == "paused" and store.status == "paused"
-    assert store.resume().is_online and store.status == "online"
-    assert store.update(phone="+1 999") is store and store.phone == "+1 999"
-    assert server.requests[3].json == {"phone": "+1 999"}
-
-
-def test_order_object_tracks_state_and_refuses_misuse_without_a_request(server, client):
-    order = client.order("o-1")
-    order.confirm().start_preparing().mark_ready()
-    assert order.status == "ready"
-    with pytest.raises(gett.InvalidTransitionError, match="only moves forward"):
-        order.confirm()
-    with pytest.raises(gett.InvalidTransitionError, match="reason"):
-        order.cancel("")
-    order.complete()
-    assert order.state == "completed" and order.is_closed
-    with pytest.raises(gett.InvalidTransitionError, match="already completed"):
-        order.cancel("too late")
-    with pytest.raises(gett.InvalidTransitionError):
-        order.mark_in_transit()
-    assert [r.json for r in server.requests] == [
-        {"status": "confirmed"}, {"status": "preparing"}, {"status": "ready"}, {"state": "completed"}]
-
-
-def test_onboarding_wait_polls_until_ready_with_progress(server, client, capsys):
-    server.add(Reply(201, ONBOARDING), Reply(200, dict(ONBOARDING, status="catalog_ingesting")),
-               Reply(200, dict(ONBOARDING, status="ready_to_activate")))
-    ob = client.onboarding.register(partner_store_id="p-1", name="P", catalog_callback_url="http://c/x",
-                                    webhook_url="http://w/x")
-    assert ob.wait(timeout=5, poll_interval=0.01, progress=True) is ob
-    assert ob.status == "ready_to_activate"
-    assert "ready_to_activate" in capsys.readouterr().err
-
-
-def test_onboarding_wait_raises_on_catalog_failed(server, client):
-    server.add(Reply(200, dict(ONBOARDING, status="catalog_failed", error="/items/x: dangling")))
-    ob = gett.Onboarding("ob-1", status="pending_catalog", client=client)
-    with pytest.raises(gett.OnboardingFailedError) as info:
-        ob.wait(timeout=5, poll_interval=0.01)
-    assert info.value.error == "/items/x: dangling" and "dangling" in str(info.value)
-
-
-def test_onboarding_wait_times_out(server, client):
-    server.default = lambda req: Reply(200, ONBOARDING)
-    ob = gett.Onboarding("ob-1", status="pending_catalog", client=client)
-    with pytest.raises(gett.APITimeoutError, match="still pending_catalog"):
-        ob.wait(timeout=0.2, poll_interval=0.05)
-
-
 # ------------------------------------------------------------ errors
 
 @pytest.mark.parametrize("status,cls,code", [
@@ -412,12 +356,6 @@ def test_close_is_idempotent_and_later_calls_fail_clearly(server):
     assert client.closed and "closed" in repr(client)
     with pytest.raises(gett.InvalidRequestError, match="closed"):
         client.stores.get("s1")
-
-
-def test_amounts_are_decimal(server):
-    amounts = gett.Amounts.from_dict({"subTotal": 15.0, "taxes": 1.25, "fees": 2})
-    assert amounts.sub_total == Decimal("15.0") and amounts.total == Decimal("18.25")
-    assert amounts.to_dict() == {"subTotal": 15, "taxes": 1.25, "fees": 2, "total": 18.25}
 
 
 # ------------------------------------------------------------ listings: pages outside parsing
