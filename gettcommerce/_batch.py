@@ -73,8 +73,9 @@ class Batch:
         if core is None or core.closed:
             raise InvalidRequestError("the Client is closed; create a new Client")
         from ._client import unexpected_answer
-        raw = core.run_batch(self._calls, concurrency=self.concurrency,
-                             progress=bool(self.progress and len(self._calls) > PROGRESS_MIN_CALLS))
+        raw: List[Any] = [None] * len(self._calls)
+        core.run_batch(self._calls, raw, concurrency=self.concurrency,
+                       progress=bool(self.progress and len(self._calls) > PROGRESS_MIN_CALLS))
         results: List[Any] = []
         for (ok, value), parse, call in zip(raw, self._parsers, self._calls):
             if ok:

@@ -224,7 +224,7 @@ class Client:
         self._core = _core.Client(self.base_url, key, _user_agent(), timeout=float(timeout),
                                   connect_timeout=float(connect_timeout), max_retries=max_retries,
                                   max_response_bytes=max_response_bytes, ca_bundle=ca_bundle,
-                                  pool_size=pool_size)
+                                  pool_size=pool_size, proxy=None)
         self.stores = StoresResource(self)
         self.orders = OrdersResource(self)
         self.onboarding = OnboardingResource(self)
