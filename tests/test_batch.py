@@ -1,6 +1,8 @@
 """client.batch(): order of results, mixed outcomes, retries, errors, concurrency."""
 from __future__ import annotations
 
+import gc
+import os
 import threading
 import time
 
@@ -8,6 +10,8 @@ import pytest
 
 import gettcommerce as gett
 from conftest import API_KEY, Reply, problem
+from gettcommerce import _core
+from gettcommerce._client import EP_GET_STORE, EP_LIST_STORES
 
 
 def make_client(server, **kw):
@@ -203,3 +207,64 @@ def test_progress_counter_for_large_batches(server, capfd):
                 batch.orders.update_status(f"o{i}", status="ready")
     err = capfd.readouterr().err
     assert "batch: 1001/1001 calls" in err
+
+
+# ------------------------------------------------------------ run_batch's contract with the caller
+
+def run_in_child(fn):
+    """fn() in a forked child; True when it exited 0 (a crash is a signal, not 0)."""
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            fn()
+            code = 0
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_run_batch_survives_python_code_that_empties_the_callers_lists(server):
+    # Issue 11 #5: converting a query value runs its __str__; run_batch must
+    # own every reference it uses meanwhile (it used to read freed tuples).
+    def scenario():
+        with make_client(server) as client:
+            calls, out = [], []
+
+            class Clears(str):
+                def __str__(self):
+                    calls.clear()
+                    query.clear()
+                    gc.collect()
+                    return "5"
+            query = {"".join(["li", "mit"]): Clears("x"), "".join(["off", "set"]): 0}
+            calls.extend([(EP_LIST_STORES, (), query, None),
+                          (EP_GET_STORE, ("".join(["s", "1"]),), {"q": 1}, None)])
+            out.extend([None, None])
+            client._core.run_batch(calls, out, concurrency=2, progress=False)
+            assert calls == [] and [ok for ok, _ in out] == [True, True], out
+    assert run_in_child(scenario)
+    assert sorted(r.path for r in server.requests) == ["/v1/commerce/stores", "/v1/commerce/stores/s1"]
+    listing = next(r for r in server.requests if r.path == "/v1/commerce/stores")
+    assert listing.query == {"limit": "5", "offset": "0"}
+
+
+def test_run_batch_fills_the_callers_list_and_checks_its_length(server):
+    server.default = echo
+    calls = [(EP_GET_STORE, ("s1",), None, None), (EP_GET_STORE, ("missing",), None, None),
+             (EP_GET_STORE, ("a/b",), None, None)]
+    with make_client(server) as client:
+        out = [None] * 3
+        assert client._core.run_batch(calls, out, concurrency=2, progress=False) is None
+        assert out[0] == (True, {"status": "online", "reason": "stores"})
+        assert out[1][0] is False and isinstance(out[1][1], _core.TransportError)
+        assert out[1][1].kind == "status" and out[1][1].status == 404
+        assert out[2][0] is False and isinstance(out[2][1], ValueError) and "store_id" in str(out[2][1])
+        with pytest.raises(ValueError, match="out must be a list of 3 None"):
+            client._core.run_batch(calls, [None], concurrency=2, progress=False)
+        with pytest.raises(TypeError):
+            client._core.run_batch(calls, (None,) * 3, concurrency=2, progress=False)
+        with pytest.raises(TypeError, match="'concurrency'"):
+            client._core.run_batch(calls, [None] * 3)

@@ -28,6 +28,12 @@ from gettcommerce.catalog import validate_catalogset  # noqa: E402
 from rawserver import RawServer, hang, ok_json, reset, response_bytes, send  # noqa: E402
 
 KEY = "zpka_memcheck_0123456789"
+CORE = dict(timeout=30.0, connect_timeout=10.0, max_retries=2, max_response_bytes=1 << 20,
+            ca_bundle=None, pool_size=8, proxy=None)
+
+
+def core_client(url, key=KEY, ua="ua/1", **kw):
+    return _core.Client(url, key, ua, **dict(CORE, **kw))
 
 
 def expect(exc_type, fn, *args, **kwargs):
@@ -95,23 +101,25 @@ def batch(raw: RawServer) -> None:
         results = b.run()
         assert len(results) == 10 and len(b.errors) == 2, b.errors
         core = client._core
-        out = core.run_batch([(EP_GET_STORE, ("s1",), None, None), (EP_GET_STORE, ("x/y",), None, None),
-                              (EP_GET_STORE, ("s2",), {"q": 1}, None)], concurrency=2)
+        out = [None] * 3
+        core.run_batch([(EP_GET_STORE, ("s1",), None, None), (EP_GET_STORE, ("x/y",), None, None),
+                        (EP_GET_STORE, ("s2",), {"q": 1}, None)], out, concurrency=2, progress=False)
         assert [ok for ok, _ in out] == [True, False, True]
-        assert core.run_batch([]) == []
+        assert core.run_batch([], [], concurrency=1, progress=False) is None
 
 
 def lifecycle(raw: RawServer) -> None:
     for _ in range(5):
-        c = _core.Client(raw.url, KEY, "ua/1", ca_bundle="/dev/null", pool_size=2)
+        c = core_client(raw.url, ca_bundle="/dev/null", pool_size=2)
         repr(c)
         c.close()
         c.close()
         expect(RuntimeError, c.request, EP_GET_STORE, ("s1",))
-    expect(ValueError, _core.Client, raw.url, "k\r\n", "ua")
-    expect(ValueError, _core.Client, raw.url, KEY, "ua", timeout=-1.0)
+    expect(ValueError, core_client, raw.url, "k\r\n", "ua")
+    expect(ValueError, core_client, raw.url, KEY, "ua", timeout=-1.0)
     expect(TypeError, _core.Client, raw.url, KEY)
-    c = _core.Client(raw.url, KEY, "ua/1")
+    expect(TypeError, _core.Client, raw.url, KEY, "ua", timeout=1.0)  # the other keywords are required
+    c = core_client(raw.url)
     c.request(EP_GET_STORE, ("s1",))
     del c                                                               # dealloc with a pooled handle
 

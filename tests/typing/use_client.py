@@ -1,7 +1,7 @@
 """Type-checked by tests/test_typing.py: the public API as a user writes it."""
 import datetime as dt
 from decimal import Decimal
-from typing import List, Optional
+from typing import Any, List, Optional, Tuple
 
 import gettcommerce as gett
 from gettcommerce import _core
@@ -15,8 +15,12 @@ def run(client: gett.Client) -> Optional[str]:
     order: gett.Order = client.order("o1").confirm().mark_ready()
     amounts = gett.Amounts(sub_total=Decimal("10"), taxes=Decimal("1"))
     total: Decimal = amounts.total
-    raw: _core.Client = _core.Client("http://127.0.0.1:1", "k", "ua", timeout=1.0)
-    results = raw.run_batch([(0, (), None, None)], concurrency=2)
-    ok: bool = results[0][0]
+    raw: _core.Client = _core.Client("http://127.0.0.1:1", "k", "ua", timeout=1.0, connect_timeout=1.0,
+                                     max_retries=0, max_response_bytes=1000, ca_bundle=None,
+                                     pool_size=1, proxy=None)
+    results: List[Optional[Tuple[bool, Any]]] = [None]
+    raw.run_batch([(0, (), None, None)], results, concurrency=2, progress=False)
+    first = results[0]
+    ok: bool = first is not None and first[0]
     print(online, order.status, total, ok)
     return stores[0].name
