@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import gc
 import os
+import signal
 import threading
 import time
+import types
 
 import pytest
 
 import gettcommerce as gett
 from conftest import API_KEY, Reply, problem
 from gettcommerce import _core
+from gettcommerce._batch import NOT_RUN
 from gettcommerce._client import EP_GET_STORE, EP_LIST_STORES
 
 
@@ -176,11 +179,10 @@ def test_bad_arguments_raise_when_queued_and_a_run_batch_takes_no_more_calls(ser
 
 
 def test_every_call_type_is_available_on_the_batch(server):
-    server.default = lambda req: Reply(200, {"stores": [], "hasMore": False} if req.path.endswith("/stores")
-                                       else {"storeId": "s1", "onboardingId": "ob", "status": "online"})
+    server.default = lambda req: Reply(200, {"storeId": "s1", "onboardingId": "ob", "status": "online"})
     with make_client(server) as client:
         with client.batch() as batch:
-            batch.stores.list()
+            # stores.list() pages, so it is refused in a batch (test_a_listing_cannot_be_queued_in_a_batch)
             batch.stores.get("s1")
             batch.stores.update("s1", name="x")
             batch.stores.get_status("s1")
@@ -194,10 +196,10 @@ def test_every_call_type_is_available_on_the_batch(server):
             batch.onboarding.cancel("ob")
             batch.onboarding.activate("ob")
     assert batch.errors == []
-    assert batch.results[0] == [] and isinstance(batch.results[1], gett.Store)
-    assert isinstance(batch.results[8], gett.Onboarding) and isinstance(batch.results[11], gett.Store)
+    assert isinstance(batch.results[0], gett.Store)
+    assert isinstance(batch.results[7], gett.Onboarding) and isinstance(batch.results[10], gett.Store)
     assert len({(r.method, r.path.replace("s1", "{}").replace("ob", "{}").replace("o1", "{}"))
-                for r in server.requests}) == 11
+                for r in server.requests}) == 10
 
 
 def test_progress_counter_for_large_batches(server, capfd):
@@ -268,3 +270,105 @@ def test_run_batch_fills_the_callers_list_and_checks_its_length(server):
             client._core.run_batch(calls, (None,) * 3, concurrency=2, progress=False)
         with pytest.raises(TypeError, match="'concurrency'"):
             client._core.run_batch(calls, [None] * 3)
+
+
+# ------------------------------------------------------------ a batch never loses or repeats work
+
+def test_a_listing_cannot_be_queued_in_a_batch(server):
+    with make_client(server) as client:
+        batch = client.batch()
+        with pytest.raises(gett.InvalidRequestError, match="list_stores cannot be queued in a batch"):
+            batch.stores.list()
+        with pytest.raises(gett.InvalidRequestError, match="outside the batch"):
+            batch.stores.iter()
+        assert len(batch) == 0 and batch.run() == []
+    assert server.requests == []
+
+
+class _Interrupted(Exception):
+    pass
+
+
+class _CoreStub:
+    """A C core whose run_batch finishes the first ``finish`` calls, cuts the next
+    one off in flight, then raises as a signal handler would."""
+
+    closed = False
+
+    def __init__(self, finish):
+        self.finish = finish
+        self.sent = []
+
+    def run_batch(self, calls, out, *, concurrency, progress):
+        self.sent.append([params[0] for _, params, _, _ in calls])
+        for i in range(len(calls)):
+            if i < self.finish:
+                out[i] = (True, {"status": "online", "reason": calls[i][1][0]})
+            elif i == self.finish:
+                cut = gett._core.TransportError("interrupted by a signal")
+                cut.kind, cut.attempts, cut.method, cut.url = "interrupted", 1, "GET", "http://h/x"
+                out[i] = (False, cut)
+                raise _Interrupted()
+
+
+def test_an_interrupted_batch_keeps_what_finished_and_resumes_only_what_never_ran():
+    core = _CoreStub(finish=2)
+    batch = gett.Batch(types.SimpleNamespace(timeout=5.0, _core=core))
+    for name in ("a", "b", "c", "d", "e"):
+        batch.stores.get_status(name)
+    with pytest.raises(_Interrupted):
+        batch.run()
+    results = batch.results
+    assert [r.reason for r in results[:2]] == ["a", "b"]
+    assert isinstance(results[2], gett.APIConnectionError) and "interrupted" in str(results[2])
+    assert results[3] is NOT_RUN and results[4] is NOT_RUN and batch.not_run == [3, 4]
+    assert "2 not run" in repr(batch)
+    core.finish = 99
+    assert batch.run() is results
+    assert [r.reason for r in results[3:]] == ["d", "e"] and batch.not_run == []
+    assert batch.run() is results  # a finished batch sends nothing more
+    assert core.sent == [["a", "b", "c", "d", "e"], ["d", "e"]]
+    with pytest.raises(gett.InvalidRequestError, match="already run"):
+        batch.stores.get_status("f")
+
+
+def test_a_signal_during_a_batch_keeps_results_and_never_resends_a_call(server):
+    arrived, release = threading.Event(), threading.Event()
+
+    def answer(req):
+        if "/slow/" in req.path:
+            arrived.set()
+            release.wait(10)
+        return Reply(200, {"status": "online", "reason": req.path.split("/")[-2]})
+
+    def raise_interrupted(signum, frame):
+        raise _Interrupted()
+
+    def interrupt_when_slow_arrives():
+        if arrived.wait(10):
+            os.kill(os.getpid(), signal.SIGUSR1)
+
+    server.default = answer
+    previous = signal.signal(signal.SIGUSR1, raise_interrupted)
+    try:
+        with make_client(server) as client:
+            batch = client.batch(concurrency=1)
+            for name in ("a", "b", "slow", "c", "d"):
+                batch.stores.get_status(name)
+            killer = threading.Thread(target=interrupt_when_slow_arrives)
+            killer.start()
+            with pytest.raises(_Interrupted):
+                batch.run()
+            killer.join()
+            release.set()
+            results = batch.results
+            assert [r.reason for r in results[:2]] == ["a", "b"]
+            assert isinstance(results[2], gett.APIConnectionError)  # cut off in flight: not resent
+            assert results[3:] == [NOT_RUN, NOT_RUN]
+            batch.run()
+            assert [r.reason for r in results[3:]] == ["c", "d"]
+    finally:
+        release.set()
+        signal.signal(signal.SIGUSR1, previous)
+    sent = [r.path for r in server.requests]
+    assert len(sent) == 5 and len(set(sent)) == 5

@@ -432,6 +432,7 @@ def test_plain_http_never_goes_through_an_environment_proxy(server, proxy, monke
     # The key travels in clear over http: a proxy from the environment would see it.
     for name in PROXY_VARS[:6]:
         monkeypatch.setenv(name, proxy.url)
+    server.add(Reply(200, {"status": "online"}))
     with gett.Client(api_key=API_KEY, base_url=server.url) as client:
         client.stores.get_status("s1")
         assert client._core.proxy == ""

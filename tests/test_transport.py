@@ -180,6 +180,7 @@ def test_oversized_response_is_stopped_with_a_clear_error(server):
 # ------------------------------------------------------------ connections, GIL, threads, fork
 
 def test_sequential_calls_reuse_one_connection(server):
+    server.default = lambda req: OK_STATUS  # a StoreStatus answer must hold a status
     with make_client(server) as client:
         for i in range(50):
             client.stores.get_status(f"s{i}")
@@ -224,6 +225,7 @@ def test_eight_threads_share_one_client(server):
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_client_survives_fork_and_parent_is_unaffected(server):
+    server.default = lambda req: OK_STATUS  # a StoreStatus answer must hold a status
     with make_client(server) as client:
         client.stores.get_status("before")
         parent_port = server.requests[-1].port
@@ -268,7 +270,7 @@ def test_api_key_never_appears_in_repr_errors_or_logs(server, caplog):
     err = info.value
     import traceback
     texts += [str(err), repr(err), "".join(traceback.format_exception(err)), repr(vars(err)),
-              repr(vars(err.__cause__)), caplog.text]
+              repr(vars(err.__context__)), caplog.text]
     client.close()
     assert "GET /v1/commerce/stores/s1 -> 401" in caplog.text
     for text in texts:
