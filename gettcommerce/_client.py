@@ -29,30 +29,17 @@ from ._constants import (
     ENV_BASE_URL,
     PRODUCTION_BASE_URL,
 )
-from ._request import (  # the EP_* names stay importable from here (tools and tests use them)
-    EP_ACTIVATE_STORE,
-    EP_CANCEL_ONBOARDING,
-    EP_GET_ONBOARDING,
-    EP_GET_STORE,
-    EP_GET_STORE_STATUS,
-    EP_LIST_STORES,
-    EP_NOTIFY_CATALOG,
-    EP_ORDER_STATUS,
-    EP_REGISTER_STORE,
-    EP_SET_STORE_STATUS,
-    EP_UPDATE_STORE,
-    Pages,
-    Request,
-    settle,
-)
+from ._request import Pages, Request, settle
+# Endpoint numbers that tests and tools import from here (their home is _request).
+from ._request import (EP_GET_ONBOARDING, EP_GET_STORE, EP_GET_STORE_STATUS, EP_LIST_STORES,
+                       EP_ORDER_STATUS, EP_UPDATE_STORE)
 from ._resources import CatalogResource, OnboardingResource, OrdersResource, StoresResource, check_id, check_url
 from ._version import __version__
 from .errors import InvalidRequestError
 from .models import Order
 
-__all__ = ["Client", "EP_ACTIVATE_STORE", "EP_CANCEL_ONBOARDING", "EP_GET_ONBOARDING", "EP_GET_STORE",
-           "EP_GET_STORE_STATUS", "EP_LIST_STORES", "EP_NOTIFY_CATALOG", "EP_ORDER_STATUS",
-           "EP_REGISTER_STORE", "EP_SET_STORE_STATUS", "EP_UPDATE_STORE"]
+__all__ = ["Client", "EP_GET_ONBOARDING", "EP_GET_STORE", "EP_GET_STORE_STATUS", "EP_LIST_STORES",
+           "EP_ORDER_STATUS", "EP_UPDATE_STORE"]
 
 logger = logging.getLogger("gettcommerce")
 
