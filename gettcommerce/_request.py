@@ -1,7 +1,7 @@
 """One call, described once, and the one rule that turns its outcome into a result.
 
 A resource method (``client.stores.get`` ...) checks its arguments, builds a
-:class:`Request` (endpoint, path params, query, body, how to read the answer)
+Request (a tuple: endpoint, path params, query, body, how to read the answer)
 and hands it to an :class:`Executor`: the Client runs it now, a Batch queues
 it, an asyncio client would await it.  Whichever runs it, :func:`settle` maps
 the C core's outcome (a value, a ``TransportError`` or a local refusal) to the

@@ -572,7 +572,9 @@ def test_no_frame_of_a_failed_client_init_shows_the_key(kwargs):
 ])
 def test_proxy_is_validated(proxy, base, field_ok):
     if field_ok:
-        gett.Client(api_key=API_KEY, base_url=base, proxy=proxy).close()
+        with gett.Client(api_key=API_KEY, base_url=base, proxy=proxy) as client:
+            # What the C core was given; a plain-http base_url never uses one.
+            assert client._core.proxy == (proxy if base.startswith("https") else "")
     else:
         with pytest.raises(gett.InvalidRequestError) as info:
             gett.Client(api_key=API_KEY, base_url=base, proxy=proxy)
