@@ -53,6 +53,7 @@ _LAZY = {
     "CatalogIssue": ".catalog",
     "validate_catalogset": ".catalog",
     "WebhookApp": ".webhooks",
+    "AsyncWebhookApp": ".webhooks",
     "IncomingOrder": ".webhooks",
     "ItemUnavailable": ".webhooks",
 }
