@@ -30,7 +30,7 @@ from .models import PARTNER_ORDER_STATUSES, PauseReason
 
 # Choices come from the enums, so the CLI offers exactly what the SDK accepts.
 PAUSE_REASONS = tuple(reason.value for reason in PauseReason)
-ORDER_STATUSES = tuple(status.value for status in PARTNER_ORDER_STATUSES)
+ORDER_STATUSES = PARTNER_ORDER_STATUSES
 _RELATIVE = re.compile(r"^\+(\d+(?:\.\d+)?)([smhd])$")
 
 

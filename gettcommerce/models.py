@@ -11,7 +11,7 @@ import enum
 import sys
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Type, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Tuple, Type, TypeVar, Union
 
 from ._constants import (
     ONBOARDING_MAX_POLL_INTERVAL,
@@ -72,9 +72,8 @@ class OnboardingStatus(_WireEnum):
     ACTIVE = "active"
 
 
-# The statuses a partner sends; ``pending`` is set by Gett only (DESIGN §2).
-PARTNER_ORDER_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.PREPARING, OrderStatus.READY,
-                          OrderStatus.IN_TRANSIT)
+# The statuses a partner sends (wire strings); ``pending`` is set by Gett only (DESIGN §2).
+PARTNER_ORDER_STATUSES = tuple(s.value for s in OrderStatus if s is not OrderStatus.PENDING)
 
 E = TypeVar("E", bound=_WireEnum)
 
@@ -83,16 +82,18 @@ _WIRE_VALUES: Dict[Any, Dict[str, str]] = {}
 
 
 def coerce_enum(enum_cls: Type[E], value: Any, field: str,
-                allowed: Optional[Sequence[E]] = None) -> str:
+                allowed: Optional[Tuple[str, ...]] = None) -> str:
     """The wire string of ``value`` (a member or its string), else InvalidRequestError.
 
-    ``allowed`` narrows the members accepted (and listed in the message).
+    ``allowed`` (wire strings) narrows the values accepted and listed in the message.
     """
-    # A dict lookup: Enum.__call__ costs ~1.5 us on every status update.
-    key = enum_cls if allowed is None else (enum_cls, tuple(allowed))
+    # A dict lookup: Enum.__call__ costs ~1.5 us on every status update.  The
+    # cache key holds only str (hashing enum members would run Python code).
+    key = enum_cls if allowed is None else (enum_cls, allowed)
     wire = _WIRE_VALUES.get(key)
     if wire is None:
-        wire = _WIRE_VALUES[key] = {m.value: m.value for m in (allowed or enum_cls)}
+        values = allowed if allowed is not None else [m.value for m in enum_cls]
+        wire = _WIRE_VALUES[key] = {v: v for v in values}
     if isinstance(value, str):  # members are str too, and hash like their value
         found = wire.get(value)
         if found is not None:
