@@ -200,7 +200,7 @@ print(PlacedOrder.objects.count())
 '''
     env = dict(os.environ, GETT_API_KEY="zpka_example", GETT_BASE_URL="http://127.0.0.1:9",
                GETT_WEBHOOK_SECRET="whsec_example", DJANGO_DB=str(tmp_path / "shop.sqlite3"),
-               PYTHONPATH=os.pathsep.join([str(root)] + sys.path))
+               PYTHONPATH=os.pathsep.join(sys.path))
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env,
                          cwd=tmp_path, timeout=120)
     assert out.returncode == 0, out.stderr

@@ -123,7 +123,7 @@ def run_python_blocks(name: str, tmp_path) -> subprocess.CompletedProcess:
     (tmp_path / "blocks.json").write_text(json.dumps(blocks))
     (tmp_path / "prelude.py").write_text(PRELUDE)
     (tmp_path / "runner.py").write_text(RUNNER)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT, TESTS] + sys.path))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([TESTS] + sys.path))
     env.pop("GETT_API_KEY", None)
     env.pop("GETT_BASE_URL", None)
     out = subprocess.run([sys.executable, str(tmp_path / "runner.py"), str(tmp_path / "blocks.json"),
@@ -204,7 +204,7 @@ def test_every_gett_line_of_the_readme_runs_against_a_sandbox(tmp_path):
     lines = cli_lines(_readme())
     assert lines[0].startswith("gett sandbox") and len(lines) >= 10
     (tmp_path / "menu.json").write_text(json.dumps(demo_catalog()))
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([ROOT] + sys.path))
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
     port = free_port()
     start = shlex.split(lines[0], comments=True)
     start = [str(port) if word == "8787" else word for word in start]
