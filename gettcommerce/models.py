@@ -208,7 +208,7 @@ class Amounts(_Model):
     def __init__(self, sub_total: Any = 0, *, taxes: Any = None, fees: Any = None,
                  promotions: Any = None, adjustments: Any = None, tip: Any = None,
                  total: Any = None) -> None:
-        self.sub_total = to_decimal(sub_total, "sub_total") or Decimal(0)
+        self.sub_total: Decimal = to_decimal(sub_total, "sub_total") or Decimal(0)
         self.taxes = to_decimal(taxes, "taxes")
         self.fees = to_decimal(fees, "fees")
         self.promotions = to_decimal(promotions, "promotions")
@@ -216,7 +216,8 @@ class Amounts(_Model):
         self.tip = to_decimal(tip, "tip")
         computed = (self.sub_total + (self.fees or 0) - (self.promotions or 0) + (self.taxes or 0)
                     + (self.adjustments or 0) + (self.tip or 0))
-        self.total = to_decimal(total, "total") if total is not None else computed
+        given = to_decimal(total, "total")
+        self.total: Decimal = given if given is not None else computed
 
     @classmethod
     def from_dict(cls, data: Optional[Dict[str, Any]]) -> Optional["Amounts"]:
