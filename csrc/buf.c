@@ -106,7 +106,7 @@ static void scan(const char *data, size_t len, size_t stop, size_t *depth_at_sto
     *depth_at_stop = max_depth;
 }
 
-cJSON *gc_json_parse_ex(const char *data, size_t len, gc_json_error *error)
+static cJSON *parse(const char *data, size_t len, gc_json_error *error, int refuse_nul)
 {
     const char *end = NULL, *raw_nul;
     cJSON *root = NULL;
@@ -135,11 +135,11 @@ cJSON *gc_json_parse_ex(const char *data, size_t len, gc_json_error *error)
      * one and decodes \u0000 to one; between tokens it skips raw ones as
      * blanks (JSON does not allow them there either).  Refuse them all
      * rather than truncate. */
-    raw_nul = memchr(data, '\0', len);
+    raw_nul = refuse_nul ? memchr(data, '\0', len) : NULL;
     if (raw_nul != NULL) {
         problem = GC_JSON_NUL;
         offset = (size_t)(raw_nul - data);
-    } else if (memmem(data, len, "u0000", 5) != NULL) {
+    } else if (refuse_nul && memmem(data, len, "u0000", 5) != NULL) {
         scan(data, len, len, &depth, &nul_at);
         if (nul_at != (size_t)-1) {
             problem = GC_JSON_NUL;
@@ -158,10 +158,15 @@ done:
     return root;
 }
 
+cJSON *gc_json_parse_ex(const char *data, size_t len, gc_json_error *error)
+{
+    return parse(data, len, error, 1);
+}
+
 cJSON *gc_json_parse(const char *data, size_t len, size_t *error_offset)
 {
     gc_json_error error = {GC_JSON_OK, 0};
-    cJSON *root = gc_json_parse_ex(data, len, &error);
+    cJSON *root = parse(data, len, &error, 0);
     if (root == NULL && error_offset)
         *error_offset = error.offset;
     return root;

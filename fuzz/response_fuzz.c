@@ -57,7 +57,7 @@ static cJSON *check_json(const char *data, size_t len)
     /* A parsed tree prints and parses back (what convert.c walks is sane). */
     printed = cJSON_PrintUnformatted(root);
     if (printed != NULL) {
-        cJSON *again = gc_json_parse(printed, strlen(printed), NULL);
+        cJSON *again = gc_json_parse_ex(printed, strlen(printed), NULL);
         if (again == NULL)
             abort();
         cJSON_Delete(again);

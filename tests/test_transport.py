@@ -588,3 +588,228 @@ def test_close_in_a_forked_child_waits_for_the_childs_own_call(tmp_path):
                          text=True, timeout=120, env=env)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["exited", "0"], out.stdout + out.stderr
+
+
+# ------------------------------------------------------------ signal handlers during a call (issue 11 #2)
+
+class HandlerRaised(Exception):
+    """What the test's signal handlers raise: it must come out unchanged."""
+
+
+@contextlib.contextmanager
+def signal_handler(signum, handler):
+    old = signal.signal(signum, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signum, old)
+
+
+def signal_then_wait(signum, release):
+    """A server answer sent only after this process got `signum` and `release` was set
+    (or 10 s passed): the signal arrives while the call is certainly in flight."""
+    def answer(req):
+        os.kill(os.getpid(), signum)
+        answer.released = release.wait(10)
+        return OK_STATUS
+    answer.released = None
+    return answer
+
+
+def test_an_exception_raised_by_a_signal_handler_comes_out_of_the_call_unchanged(server):
+    release = threading.Event()
+    server.default = signal_then_wait(signal.SIGUSR1, release)
+
+    def handler(signum, frame):
+        raise HandlerRaised("from the SIGUSR1 handler")
+    try:
+        with signal_handler(signal.SIGUSR1, handler), make_client(server, timeout=30) as client:
+            with pytest.raises(HandlerRaised, match="from the SIGUSR1 handler"):
+                client.stores.get_status("s1")
+            # The call was stopped while the server still held the answer back.
+            assert not release.is_set()
+    finally:
+        release.set()
+
+
+def test_sys_exit_in_a_sigterm_handler_ends_the_call_with_system_exit(server):
+    release = threading.Event()
+    server.default = signal_then_wait(signal.SIGTERM, release)
+
+    def handler(signum, frame):
+        sys.exit(3)
+    try:
+        with signal_handler(signal.SIGTERM, handler), make_client(server, timeout=30) as client:
+            with pytest.raises(SystemExit) as info:
+                client.stores.get_status("s1")
+        assert info.value.code == 3
+    finally:
+        release.set()
+
+
+def test_a_sigint_handler_that_does_not_raise_does_not_disturb_the_call(server):
+    handled = threading.Event()
+    answer = signal_then_wait(signal.SIGINT, handled)
+    server.default = answer
+
+    def graceful(signum, frame):  # a "shut down after this" flag, the usual pattern
+        handled.set()
+    with signal_handler(signal.SIGINT, graceful), make_client(server, timeout=30) as client:
+        assert client.stores.get_status("s1").is_online
+    # The handler ran while the call was in flight (the server waited for it), and the call went on.
+    assert answer.released is True and len(server.requests) == 1
+
+
+def test_ctrl_c_during_a_retry_backoff_raises_keyboard_interrupt(server):
+    # Gett asks to wait 30 s; Ctrl-C comes during the wait (or, on a slow
+    # machine, still during the transfer: the outcome must be the same).
+    server.add(Reply(503, headers={"Retry-After": "30"}))
+    with make_client(server, timeout=60, max_retries=1) as client:
+        timer = threading.Timer(0.3, os.kill, (os.getpid(), signal.SIGINT))
+        timer.start()
+        try:
+            with pytest.raises(KeyboardInterrupt):
+                client.stores.get_status("s1")
+        finally:
+            timer.join()
+    assert len(server.requests) == 1
+
+
+def test_a_signal_handler_exception_in_a_batch_keeps_what_finished(server):
+    release = threading.Event()
+    slow = signal_then_wait(signal.SIGUSR1, release)
+    server.default = lambda req: slow(req) if req.path.endswith("/slow") else Reply(200, {"storeId": "fast"})
+
+    def handler(signum, frame):
+        raise HandlerRaised("stop the batch")
+    calls = [(EP_GET_STORE, ("fast",), None, None), (EP_GET_STORE, ("x/y",), None, None),
+             (EP_GET_STORE, ("slow",), None, None), (EP_GET_STORE, ("never",), None, None)]
+    out = [None] * len(calls)
+    try:
+        with signal_handler(signal.SIGUSR1, handler), make_client(server, timeout=30) as client:
+            with pytest.raises(HandlerRaised, match="stop the batch"):
+                client._core.run_batch(calls, out, concurrency=1, progress=False)
+    finally:
+        release.set()
+    assert out[0] == (True, {"storeId": "fast"})
+    assert out[1][0] is False and isinstance(out[1][1], ValueError)   # refused locally
+    ok, exc = out[2]
+    assert not ok and isinstance(exc, _core.TransportError) and exc.kind == "interrupted"
+    assert "may have reached Gett" in str(exc)
+    assert out[3] is None                                             # never started
+    assert [r.path.rsplit("/", 1)[1] for r in server.requests] == ["fast", "slow"]
+
+
+def test_signal_handlers_run_only_on_the_main_thread_calls_elsewhere_go_on(server):
+    # A call on a worker thread never runs handlers (CPython runs them on the
+    # main thread only), so a raising handler leaves it alone.
+    release = threading.Event()
+    server.default = signal_then_wait(signal.SIGUSR1, release)
+    raised = []
+
+    def handler(signum, frame):
+        raised.append(signum)
+        release.set()
+        raise HandlerRaised("main thread only")
+    results = []
+    with signal_handler(signal.SIGUSR1, handler), make_client(server, timeout=30) as client:
+        worker = threading.Thread(target=lambda: results.append(client.stores.get_status("s1").status))
+        worker.start()
+        with pytest.raises(HandlerRaised):
+            release.wait(10)   # the main thread runs the handler while it waits
+        worker.join()
+    assert results == ["online"] and raised == [signal.SIGUSR1]
+
+
+# ------------------------------------------------------------ Retry-After, parsed once in C
+
+@pytest.mark.parametrize("headers, body, expected", [
+    ({"Retry-After": "7"}, None, 7.0),
+    ({"Retry-After": "2.5"}, None, 2.5),
+    ({"Retry-After": "soon"}, None, None),
+    ({"Retry-After": "-3"}, None, None),
+    ({}, None, None),
+    ({"Retry-After": "7"}, {"errorCode": "RATE_LIMITED", "retryAfter": 1.5}, 1.5),
+    ({}, {"errorCode": "RATE_LIMITED", "retryAfter": 4}, 4.0),
+    ({}, {"errorCode": "RATE_LIMITED", "retryAfter": "4"}, None),
+])
+def test_transport_error_carries_retry_after(server, headers, body, expected):
+    server.add(Reply(429, body, headers=headers))
+    client = core_client(server.url, max_retries=0, timeout=5.0)
+    try:
+        with pytest.raises(_core.TransportError) as info:
+            client.request(EP_GET_STORE_STATUS, ("s1",))
+    finally:
+        client.close()
+    assert info.value.kind == "status" and info.value.status == 429
+    assert info.value.retry_after == expected
+
+
+def test_retry_after_as_an_http_date(server):
+    import email.utils
+    when = time.time() + 3600
+    server.add(Reply(503, headers={"Retry-After": email.utils.formatdate(when, usegmt=True)}))
+    client = core_client(server.url, max_retries=0, timeout=5.0)
+    try:
+        with pytest.raises(_core.TransportError) as info:
+            client.request(EP_GET_STORE_STATUS, ("s1",))
+    finally:
+        client.close()
+    assert 3590 <= info.value.retry_after <= 3601
+    server.add(Reply(503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}), OK_STATUS)
+    with make_client(server) as c:   # a date in the past: retry at once
+        assert c.stores.get_status("s1").is_online
+
+
+# ------------------------------------------------------------ the C client's arguments
+
+def test_every_core_client_setting_is_required():
+    with pytest.raises(TypeError, match="missing required keyword-only argument: 'connect_timeout'"):
+        _core.Client("http://127.0.0.1:1", "k", "ua", timeout=1.0)
+    with pytest.raises(TypeError, match="'proxy'"):
+        _core.Client("http://127.0.0.1:1", "k", "ua", timeout=1.0, connect_timeout=1.0, max_retries=0,
+                     max_response_bytes=10, ca_bundle=None, pool_size=1)
+    with pytest.raises(ValueError, match=r"'\?' or '#'"):
+        core_client("http://127.0.0.1:1/v1?x=1")
+
+
+def test_the_core_uses_base_url_as_given(server):
+    client = core_client(server.url + "/prefix", max_retries=0, timeout=5.0)
+    try:
+        client.request(EP_GET_STORE_STATUS, ("s1",))
+    finally:
+        client.close()
+    assert [r.path for r in server.requests] == ["/prefix/v1/commerce/stores/s1/status"]
+
+
+# ------------------------------------------------------------ strings with NUL (issue 11 #9)
+
+def test_a_nul_in_a_body_key_is_refused_not_truncated(server, client):
+    for body in ({"a\0b": 1, "a": 2}, {"x": {"k\0": 1}}):
+        with pytest.raises(gett.InvalidRequestError, match="NUL"):
+            client._request(EP_UPDATE_STORE, ("s1",), None, body)
+    with pytest.raises(ValueError, match=r"body\['x'\]: key 'k\\x00' contains a NUL"):
+        client._core.request(EP_UPDATE_STORE, ("s1",), None, {"x": {"k\0": 1}})
+    assert server.requests == []
+
+
+def test_query_values_and_keys_with_nul_travel_intact(server, client):
+    client._request(gett._client.EP_LIST_STORES, (), {"q\0": "a\0b"})
+    assert server.requests[0].raw_query == "q%00=a%00b"
+
+
+# ------------------------------------------------------------ batch attempts are logged (issue 11 #12)
+
+def test_batch_calls_write_one_debug_line_per_attempt(server, caplog):
+    caplog.set_level(logging.DEBUG, logger="gettcommerce")
+    server.add(Reply(503, headers={"Retry-After": "0"}))
+    server.default = lambda req: OK_STATUS
+    with make_client(server) as client:
+        with client.batch(concurrency=1) as batch:
+            batch.stores.get_status("s1")
+            batch.stores.get_status("s2")
+    lines = [r.getMessage() for r in caplog.records if r.name == "gettcommerce"]
+    assert len(lines) == 3, lines
+    assert "GET /v1/commerce/stores/s1/status -> 503" in lines[0] and "(attempt 1)" in lines[0]
+    assert "s1/status -> 200" in lines[1] and "(attempt 2)" in lines[1]
+    assert "s2/status -> 200" in lines[2] and "(attempt 1)" in lines[2]
