@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from .models import StoreStatusValue as StoreStatusValue
     from .webhooks import IncomingOrder as IncomingOrder
     from .webhooks import ItemUnavailable as ItemUnavailable
+    from .webhooks import AsyncWebhookApp as AsyncWebhookApp
     from .webhooks import WebhookApp as WebhookApp
 
 _LAZY = {
@@ -96,6 +97,7 @@ __all__ = [
     "APITimeoutError",
     "Address",
     "Amounts",
+    "AsyncWebhookApp",
     "AuthenticationError",
     "BadRequestError",
     "Batch",

@@ -16,7 +16,7 @@ import time
 from typing import Any, Iterator, Optional
 from urllib.parse import urlsplit
 
-from . import _core
+from . import _certs, _core
 from ._batch import Batch
 from ._constants import (
     DEFAULT_BATCH_CONCURRENCY,
@@ -182,7 +182,9 @@ class Client:
             raise InvalidRequestError("max_response_bytes must be an int > 0", field="max_response_bytes",
                                       value=max_response_bytes)
         if ca_bundle is None:
-            ca_bundle = os.environ.get("SSL_CERT_FILE") or None
+            # The wheel's bundled libcurl knows only the build machine's CA path:
+            # find this system's bundle (or certifi), else say how to give one.
+            ca_bundle = os.environ.get("SSL_CERT_FILE") or _certs.ca_bundle_for(url)
         if ca_bundle is not None and not os.path.isfile(ca_bundle):
             raise InvalidRequestError(f"ca_bundle {ca_bundle!r} is not a readable file",
                                       field="ca_bundle", value=ca_bundle)
