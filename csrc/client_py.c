@@ -1,29 +1,32 @@
-/* client_py.c - _core.Client: the Python face of gc_client (http.c).
+/* client_py.c - _core.Client: the Python face of gc_client.
  *
- * request() converts its arguments into C memory while holding the GIL,
- * releases the GIL for the whole call (attempts, backoff sleeps and JSON
- * parsing), then converts the result to Python objects or raises the one
- * low-level TransportError that gettcommerce.errors maps to the public tree.
+ * Only conversions live here: arguments become C strings (owned while
+ * any Python code can run), the core (pool.c, transfer.c, multi.c) runs
+ * the call with the GIL released, and its C outcome becomes a value or
+ * the one low-level TransportError that gettcommerce.errors maps to the
+ * public tree.  URLs, header parsing, JSON parsing, retries and
+ * Retry-After are the core's.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
-#include <structmember.h>
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
+#include <strings.h>
 
 #include "gc.h"
 
-#define GC_MAX_LOG 16
+#define GC_LOG_INLINE 8      /* attempts of a single call logged without malloc */
+#define GC_QUERY_INLINE 8    /* query parameters converted without malloc */
 
 typedef struct {
     PyObject_HEAD
     gc_client *client;     /* NULL once closed and freed */
-    PyObject *base_url;    /* str, for repr and error messages */
+    PyObject *base_url;    /* str, for repr */
     int inflight;          /* calls running without the GIL (guarded by the GIL) */
+    unsigned generation;   /* gc_fork_generation() that `inflight` counts calls of */
     int closed;
-    pid_t owner_pid;       /* the process whose threads `inflight` counts */
 } CoreClient;
 
 static gc_module_state *state_of_type(PyTypeObject *type)
@@ -32,29 +35,35 @@ static gc_module_state *state_of_type(PyTypeObject *type)
     return module ? gc_module_state_of(module) : NULL;
 }
 
-static char *dup_utf8(PyObject *obj, const char *what, int allow_none)
+/* ------------------------------------------------------------ init */
+
+/* UTF-8 of a str argument that goes into a header or URL: no CR, LF, NUL. */
+static const char *header_text(PyObject *obj, const char *what, Py_ssize_t *len)
 {
     const char *s;
-    Py_ssize_t len;
-    char *copy;
 
-    if (obj == NULL || obj == Py_None) {
-        if (allow_none)
-            return NULL;
-        PyErr_Format(PyExc_TypeError, "%s must be a str", what);
-        return NULL;
-    }
     if (!PyUnicode_Check(obj)) {
         PyErr_Format(PyExc_TypeError, "%s must be a str, not %.100s", what, Py_TYPE(obj)->tp_name);
         return NULL;
     }
-    s = PyUnicode_AsUTF8AndSize(obj, &len);
+    s = PyUnicode_AsUTF8AndSize(obj, len);
     if (s == NULL)
         return NULL;
-    if ((size_t)len != strlen(s) || strpbrk(s, "\r\n") != NULL) {
+    if ((size_t)*len != strlen(s) || strpbrk(s, "\r\n") != NULL) {
         PyErr_Format(PyExc_ValueError, "%s must not contain CR, LF or NUL", what);
         return NULL;
     }
+    return s;
+}
+
+static char *dup_text(PyObject *obj, const char *what)
+{
+    Py_ssize_t len;
+    const char *s = header_text(obj, what, &len);
+    char *copy;
+
+    if (s == NULL)
+        return NULL;
     copy = malloc((size_t)len + 1);
     if (copy == NULL) {
         PyErr_NoMemory();
@@ -64,66 +73,120 @@ static char *dup_utf8(PyObject *obj, const char *what, int allow_none)
     return copy;
 }
 
+/* "Authorization: Bearer <key>" in one allocation (a growing buffer would
+ * leave copies of the key in memory realloc freed). */
+static char *auth_header(PyObject *api_key)
+{
+    static const char prefix[] = "Authorization: Bearer ";
+    Py_ssize_t len;
+    const char *key = header_text(api_key, "api_key", &len);
+    char *header;
+
+    if (key == NULL)
+        return NULL;
+    header = malloc(sizeof prefix + (size_t)len);
+    if (header == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    memcpy(header, prefix, sizeof prefix - 1);
+    memcpy(header + sizeof prefix - 1, key, (size_t)len + 1);
+    return header;
+}
+
+static int as_double(PyObject *obj, const char *what, double *out)
+{
+    *out = PyFloat_AsDouble(obj);
+    if (*out == -1.0 && PyErr_Occurred())
+        return -1;
+    if (!(*out > 0) || !isfinite(*out)) {
+        PyErr_Format(PyExc_ValueError, "%s must be finite and > 0", what);
+        return -1;
+    }
+    return 0;
+}
+
+static int as_int(PyObject *obj, const char *what, long min, long *out)
+{
+    *out = PyLong_AsLong(obj);
+    if (*out == -1 && PyErr_Occurred())
+        return -1;
+    if (*out < min || *out > INT_MAX) {
+        PyErr_Format(PyExc_ValueError, "%s must be between %ld and %d", what, min, INT_MAX);
+        return -1;
+    }
+    return 0;
+}
+
 static int client_init(CoreClient *self, PyObject *args, PyObject *kwds)
 {
     static char *kwlist[] = {"base_url", "api_key", "user_agent", "timeout", "connect_timeout",
-                             "max_retries", "max_response_bytes", "ca_bundle", "pool_size", NULL};
-    PyObject *base_url, *api_key, *user_agent, *ca_bundle = Py_None;
-    double timeout = 30.0, connect_timeout = 10.0;
-    int max_retries = 2, pool_size = 8;
-    Py_ssize_t max_bytes = 32 * 1024 * 1024;
+                             "max_retries", "max_response_bytes", "ca_bundle", "pool_size", "proxy",
+                             NULL};
+    PyObject *base_url, *api_key, *user_agent, *kw[7] = {NULL};
+    long max_retries = 0, pool_size = 0;
+    Py_ssize_t max_bytes = 0;
     gc_config cfg;
-    char *key = NULL;
-    int rc = -1;
+    int i, rc = -1;
 
     memset(&cfg, 0, sizeof cfg);
     if (self->client != NULL) {
         PyErr_SetString(PyExc_RuntimeError, "Client.__init__ called twice");
         return -1;
     }
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UUU|$ddinOi:Client", kwlist, &base_url, &api_key,
-                                     &user_agent, &timeout, &connect_timeout, &max_retries,
-                                     &max_bytes, &ca_bundle, &pool_size))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "UUU|$OOOOOOO:Client", kwlist, &base_url, &api_key,
+                                     &user_agent, &kw[0], &kw[1], &kw[2], &kw[3], &kw[4], &kw[5],
+                                     &kw[6]))
         return -1;
-    if (!(timeout > 0) || !(connect_timeout > 0) || !isfinite(timeout) || !isfinite(connect_timeout)) {
-        PyErr_SetString(PyExc_ValueError, "timeout and connect_timeout must be finite and > 0");
+    /* Every setting is required: the defaults live once, in gettcommerce/_constants.py. */
+    for (i = 0; i < 7; i++) {
+        if (kw[i] == NULL) {
+            PyErr_Format(PyExc_TypeError, "Client() missing required keyword-only argument: '%s'",
+                         kwlist[3 + i]);
+            return -1;
+        }
+    }
+    if (as_double(kw[0], "timeout", &cfg.timeout) < 0 ||
+        as_double(kw[1], "connect_timeout", &cfg.connect_timeout) < 0 ||
+        as_int(kw[2], "max_retries", 0, &max_retries) < 0 ||
+        as_int(kw[5], "pool_size", 1, &pool_size) < 0)
+        return -1;
+    max_bytes = PyNumber_AsSsize_t(kw[3], PyExc_OverflowError);
+    if (max_bytes == -1 && PyErr_Occurred())
+        return -1;
+    if (max_bytes <= 0) {
+        PyErr_SetString(PyExc_ValueError, "max_response_bytes must be > 0");
         return -1;
     }
-    if (max_retries < 0 || max_bytes <= 0 || pool_size < 1) {
-        PyErr_SetString(PyExc_ValueError, "max_retries must be >= 0, max_response_bytes and pool_size > 0");
-        return -1;
-    }
-    cfg.base_url = dup_utf8(base_url, "base_url", 0);
+    cfg.base_url = dup_text(base_url, "base_url");
     if (cfg.base_url == NULL)
         goto done;
-    /* Strip trailing slashes so paths join with exactly one. */
-    for (size_t n = strlen(cfg.base_url); n > 0 && cfg.base_url[n - 1] == '/'; n--)
-        cfg.base_url[n - 1] = '\0';
-    key = dup_utf8(api_key, "api_key", 0);
-    if (key == NULL)
+    /* A '?' or '#' in the base would swallow every path appended to it. */
+    if (strpbrk(cfg.base_url, "?#") != NULL) {
+        PyErr_SetString(PyExc_ValueError, "base_url must not contain '?' or '#'");
         goto done;
-    {
-        gc_buf auth = {0};
-        if (gc_buf_append_str(&auth, "Authorization: Bearer ") < 0 || gc_buf_append_str(&auth, key) < 0) {
-            gc_buf_free(&auth);
-            PyErr_NoMemory();
-            goto done;
-        }
-        cfg.auth_header = auth.data;
     }
-    cfg.user_agent = dup_utf8(user_agent, "user_agent", 0);
+    cfg.auth_header = auth_header(api_key);
+    if (cfg.auth_header == NULL)
+        goto done;
+    cfg.user_agent = dup_text(user_agent, "user_agent");
     if (cfg.user_agent == NULL)
         goto done;
-    if (ca_bundle != Py_None) {
-        cfg.ca_bundle = dup_utf8(ca_bundle, "ca_bundle", 0);
-        if (cfg.ca_bundle == NULL)
+    if (kw[4] != Py_None && (cfg.ca_bundle = dup_text(kw[4], "ca_bundle")) == NULL)
+        goto done;
+    if (kw[6] != Py_None) {
+        cfg.proxy = dup_text(kw[6], "proxy");
+        if (cfg.proxy == NULL)
             goto done;
+        /* The key must never travel in clear to a proxy. */
+        if (cfg.proxy[0] != '\0' && strncasecmp(cfg.base_url, "https://", 8) != 0) {
+            PyErr_SetString(PyExc_ValueError, "proxy: a proxy is only used with an https base_url");
+            goto done;
+        }
     }
-    cfg.timeout = timeout;
-    cfg.connect_timeout = connect_timeout;
-    cfg.max_retries = max_retries;
+    cfg.max_retries = (int)max_retries;
     cfg.max_response_bytes = (size_t)max_bytes;
-    cfg.pool_size = pool_size;
+    cfg.pool_size = (int)pool_size;
     self->client = gc_client_new(&cfg);  /* owns cfg's strings, even on failure */
     memset(&cfg, 0, sizeof cfg);
     if (self->client == NULL) {
@@ -131,21 +194,22 @@ static int client_init(CoreClient *self, PyObject *args, PyObject *kwds)
         goto done;
     }
     Py_XSETREF(self->base_url, Py_NewRef(base_url));
-    self->owner_pid = getpid();
+    self->generation = gc_fork_generation();
     rc = 0;
 done:
-    if (key) {
-        memset(key, 0, strlen(key));
-        free(key);
-    }
     if (cfg.auth_header)
-        memset(cfg.auth_header, 0, strlen(cfg.auth_header));
+        gc_secure_zero(cfg.auth_header, strlen(cfg.auth_header));
+    if (cfg.proxy)
+        gc_secure_zero(cfg.proxy, strlen(cfg.proxy));
     free(cfg.base_url);
     free(cfg.auth_header);
     free(cfg.user_agent);
     free(cfg.ca_bundle);
+    free(cfg.proxy);
     return rc;
 }
+
+/* ------------------------------------------------------------ lifecycle */
 
 static void free_client_nogil(gc_client *client)
 {
@@ -154,15 +218,21 @@ static void free_client_nogil(gc_client *client)
     Py_END_ALLOW_THREADS
 }
 
+/* In a child of fork(), calls counted before the fork belong to threads
+ * that do not exist there: start counting afresh, once per generation. */
+static void sync_generation(CoreClient *self)
+{
+    unsigned generation = gc_fork_generation();
+    if (self->generation != generation) {
+        self->generation = generation;
+        self->inflight = 0;
+    }
+}
+
 static PyObject *client_close(CoreClient *self, PyObject *Py_UNUSED(ignored))
 {
     gc_client *client = self->client;
-    /* A child of fork() inherits the count of calls the parent's threads
-     * had running; none of those threads exist here. */
-    if (self->owner_pid != getpid()) {
-        self->inflight = 0;
-        self->owner_pid = getpid();
-    }
+    sync_generation(self);
     self->closed = 1;
     if (client != NULL && self->inflight == 0) {
         self->client = NULL;
@@ -185,306 +255,6 @@ static void client_dealloc(CoreClient *self)
     Py_DECREF(type);
 }
 
-/* Build base_url + path (with encoded params) + ?query into url. */
-static int build_url(CoreClient *self, const gc_endpoint *ep, PyObject *params, PyObject *query,
-                     gc_buf *url)
-{
-    const char *base, *p, *mark;
-    Py_ssize_t base_len, i = 0, n_params;
-
-    base = PyUnicode_AsUTF8AndSize(self->base_url, &base_len);
-    if (base == NULL)
-        return -1;
-    if (!PyTuple_Check(params)) {
-        PyErr_SetString(PyExc_TypeError, "request: params must be a tuple");
-        return -1;
-    }
-    n_params = PyTuple_GET_SIZE(params);
-    if (n_params != ep->n_params) {
-        PyErr_Format(PyExc_TypeError, "request: %s takes %d path parameter(s), got %zd", ep->name,
-                     ep->n_params, n_params);
-        return -1;
-    }
-    /* Trailing slashes were stripped at init; the path starts with one. */
-    while (base_len > 0 && base[base_len - 1] == '/')
-        base_len--;
-    if (gc_buf_append(url, base, (size_t)base_len) < 0)
-        goto nomem;
-    for (p = ep->path; (mark = strstr(p, "{}")) != NULL; p = mark + 2) {
-        PyObject *value = PyTuple_GET_ITEM(params, i);
-        const char *s, *problem;
-        Py_ssize_t len;
-        if (gc_buf_append(url, p, (size_t)(mark - p)) < 0)
-            goto nomem;
-        if (!PyUnicode_Check(value)) {
-            PyErr_Format(PyExc_TypeError, "%s must be a str, not %.100s", ep->param,
-                         Py_TYPE(value)->tp_name);
-            return -1;
-        }
-        s = PyUnicode_AsUTF8AndSize(value, &len);
-        if (s == NULL)
-            return -1;
-        problem = gc_path_param_problem(s, (size_t)len);
-        if (problem != NULL) {
-            PyErr_Format(PyExc_ValueError, "%s %s (got %R)", ep->param, problem, value);
-            return -1;
-        }
-        if (gc_percent_encode(url, s, (size_t)len) < 0)
-            goto nomem;
-        i++;
-    }
-    if (gc_buf_append_str(url, p) < 0)
-        goto nomem;
-    if (query != NULL && query != Py_None) {
-        PyObject *key, *value;
-        Py_ssize_t pos = 0;
-        char sep = '?';
-        if (!PyDict_Check(query)) {
-            PyErr_SetString(PyExc_TypeError, "request: query must be a dict or None");
-            return -1;
-        }
-        while (PyDict_Next(query, &pos, &key, &value)) {
-            PyObject *text;
-            const char *k, *v;
-            Py_ssize_t klen, vlen;
-            int failed;
-            if (value == Py_None)
-                continue;
-            k = PyUnicode_AsUTF8AndSize(key, &klen);
-            if (k == NULL)
-                return -1;
-            text = PyObject_Str(value);
-            if (text == NULL)
-                return -1;
-            v = PyUnicode_AsUTF8AndSize(text, &vlen);
-            failed = v == NULL || gc_buf_append(url, &sep, 1) < 0 ||
-                     gc_percent_encode(url, k, (size_t)klen) < 0 || gc_buf_append(url, "=", 1) < 0 ||
-                     gc_percent_encode(url, v, (size_t)vlen) < 0;
-            Py_DECREF(text);
-            if (failed) {
-                if (!PyErr_Occurred())
-                    PyErr_NoMemory();
-                return -1;
-            }
-            sep = '&';
-        }
-    }
-    return 0;
-nomem:
-    PyErr_NoMemory();
-    return -1;
-}
-
-static PyObject *headers_to_dict(const gc_buf *headers)
-{
-    PyObject *dict = PyDict_New(), *k = NULL, *v = NULL;
-    const char *p, *end;
-
-    if (dict == NULL || headers->len == 0)
-        return dict;
-    p = headers->data;
-    end = headers->data + headers->len;
-    while (p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        const char *line_end = eol ? eol : end;
-        const char *colon = memchr(p, ':', (size_t)(line_end - p));
-        if (colon != NULL && memcmp(p, "HTTP/", 5) != 0) {
-            const char *vs = colon + 1, *ve = line_end;
-            while (vs < ve && (*vs == ' ' || *vs == '\t'))
-                vs++;
-            while (ve > vs && (ve[-1] == '\r' || ve[-1] == ' '))
-                ve--;
-            k = PyUnicode_DecodeLatin1(p, colon - p, NULL);
-            v = PyUnicode_DecodeLatin1(vs, ve - vs, NULL);
-            if (k == NULL || v == NULL || PyDict_SetItem(dict, k, v) < 0)
-                goto error;
-            Py_CLEAR(k);
-            Py_CLEAR(v);
-        }
-        p = eol ? eol + 1 : end;
-    }
-    return dict;
-error:
-    Py_XDECREF(k);
-    Py_XDECREF(v);
-    Py_DECREF(dict);
-    return NULL;
-}
-
-/* Raise TransportError with the attributes errors.from_transport_error reads. */
-static void raise_transport_error(gc_module_state *state, const gc_endpoint *ep, const char *url,
-                                  const gc_response *resp, const char *kind, const char *message,
-                                  const cJSON *parsed)
-{
-    PyObject *exc = NULL, *body = NULL, *headers = NULL, *tmp;
-
-    if (parsed != NULL) {
-        body = gc_cjson_to_py(parsed);
-        /* Nested deeper than convert.c allows: keep the text instead, so the
-         * caller still gets this TransportError rather than a ValueError. */
-        if (body == NULL && PyErr_ExceptionMatches(PyExc_ValueError))
-            PyErr_Clear();
-        else if (body == NULL)
-            goto done;
-    }
-    if (body == NULL && resp->body.len > 0)
-        body = PyUnicode_DecodeUTF8(resp->body.data, (Py_ssize_t)resp->body.len, "replace");
-    else if (body == NULL)
-        body = Py_NewRef(Py_None);
-    if (body == NULL)
-        goto done;
-    headers = headers_to_dict(&resp->headers);
-    if (headers == NULL)
-        goto done;
-    exc = PyObject_CallFunction(state->transport_error, "s", message);
-    if (exc == NULL)
-        goto done;
-#define SET(name, value)                                                   \
-    do {                                                                   \
-        tmp = (value);                                                     \
-        if (tmp == NULL || PyObject_SetAttrString(exc, name, tmp) < 0) {   \
-            Py_XDECREF(tmp);                                               \
-            goto done;                                                     \
-        }                                                                  \
-        Py_DECREF(tmp);                                                    \
-    } while (0)
-    SET("kind", PyUnicode_FromString(kind));
-    SET("status", PyLong_FromLong(resp->status));
-    SET("attempts", PyLong_FromLong(resp->attempts));
-    SET("method", PyUnicode_FromString(ep->method));
-    SET("url", PyUnicode_FromString(url));
-    SET("endpoint", PyUnicode_FromString(ep->name));
-    SET("body", Py_NewRef(body));
-    SET("headers", Py_NewRef(headers));
-#undef SET
-    PyErr_SetObject(state->transport_error, exc);
-done:
-    Py_XDECREF(exc);
-    Py_XDECREF(body);
-    Py_XDECREF(headers);
-}
-
-static void log_attempts(gc_module_state *state, const gc_endpoint *ep, const char *url,
-                         const gc_attempt_log *log, int n)
-{
-    int i;
-    PyObject *exc_type, *exc_value, *exc_tb;
-
-    if (state->logger_hook == NULL || state->logger_hook == Py_None || n == 0)
-        return;
-    /* Logging must never replace the call's own outcome. */
-    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
-    for (i = 0; i < n; i++) {
-        PyObject *r = PyObject_CallFunction(state->logger_hook, "ssldi", ep->method, url,
-                                            log[i].status, log[i].ms, log[i].attempt);
-        if (r == NULL)
-            PyErr_WriteUnraisable(state->logger_hook);
-        Py_XDECREF(r);
-    }
-    PyErr_Restore(exc_type, exc_value, exc_tb);
-}
-
-/* Arguments of one call -> C memory (URL and JSON body text).  The caller
- * frees url and *body_text (cJSON_free).  -1 with an exception set. */
-static int prepare_call(CoreClient *self, PyObject *endpoint, PyObject *params, PyObject *query,
-                        PyObject *body, const gc_endpoint **ep_out, gc_buf *url, char **body_text)
-{
-    long endpoint_id = PyLong_AsLong(endpoint);
-    cJSON *tree;
-
-    *body_text = NULL;
-    if (endpoint_id == -1 && PyErr_Occurred())
-        return -1;
-    if (endpoint_id < 0 || endpoint_id >= GC_EP_COUNT) {
-        PyErr_Format(PyExc_ValueError, "request: unknown endpoint %ld", endpoint_id);
-        return -1;
-    }
-    *ep_out = &gc_endpoints[endpoint_id];
-    if (build_url(self, *ep_out, params, query, url) < 0)
-        return -1;
-    if (body != Py_None) {
-        tree = gc_py_to_cjson(body, "body", 0);
-        if (tree == NULL)
-            return -1;
-        *body_text = cJSON_PrintUnformatted(tree);
-        cJSON_Delete(tree);
-        if (*body_text == NULL) {
-            PyErr_NoMemory();
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* A finished call -> its Python result, or NULL with the exception set. */
-static PyObject *finish_call(gc_module_state *state, const gc_endpoint *ep, const char *url,
-                             const gc_response *resp, const cJSON *parsed, size_t error_offset)
-{
-    char msg[160];
-
-    switch (resp->kind) {
-    case GC_OK:
-        if (resp->body.len == 0)
-            return Py_NewRef(Py_None);
-        if (parsed != NULL) {
-            PyObject *value = gc_cjson_to_py(parsed);
-            /* A body the converter refuses (should its depth cap ever be
-             * below cJSON's) is the answer's fault: a typed decode error,
-             * not a bare ValueError that Client reports as a local refusal
-             * and that aborts a whole run_batch. */
-            if (value == NULL && PyErr_ExceptionMatches(PyExc_ValueError)) {
-                PyErr_Clear();
-                snprintf(msg, sizeof msg, "Gett answered %ld with JSON nested too deeply to convert",
-                         resp->status);
-                raise_transport_error(state, ep, url, resp, "decode", msg, NULL);
-            }
-            return value;
-        }
-        snprintf(msg, sizeof msg, "Gett answered %ld with a body that is not valid JSON (at byte %zu)",
-                 resp->status, error_offset);
-        raise_transport_error(state, ep, url, resp, "decode", msg, NULL);
-        return NULL;
-    case GC_STATUS:
-        snprintf(msg, sizeof msg, "HTTP %ld from %s", resp->status, ep->name);
-        raise_transport_error(state, ep, url, resp, "status", msg, parsed);
-        return NULL;
-    case GC_TIMEOUT:
-        raise_transport_error(state, ep, url, resp, "timeout", resp->error, NULL);
-        return NULL;
-    case GC_NOMEM:
-        PyErr_NoMemory();
-        return NULL;
-    case GC_INTERRUPTED:
-        /* CPython's handler ran too: this raises KeyboardInterrupt (or what
-         * a Python-level SIGINT handler raises). */
-        if (PyErr_CheckSignals() < 0)
-            return NULL;
-        raise_transport_error(state, ep, url, resp, "connection", "interrupted by a signal", NULL);
-        return NULL;
-    default:
-        raise_transport_error(state, ep, url, resp, "connection", resp->error, NULL);
-        return NULL;
-    }
-}
-
-static cJSON *parse_body(const gc_response *resp, size_t *error_offset)
-{
-    if (resp->body.len > 0 && (resp->kind == GC_OK || resp->kind == GC_STATUS))
-        return gc_json_parse(resp->body.data, resp->body.len, error_offset);
-    return NULL;
-}
-
-/* Called with the GIL after a call ran without it: free the C client if
- * close() came in meanwhile. */
-static void end_inflight(CoreClient *self, gc_client *client)
-{
-    self->inflight--;
-    if (self->closed && self->inflight == 0 && self->client != NULL) {
-        self->client = NULL;
-        free_client_nogil(client);
-    }
-}
-
 static int check_open(CoreClient *self)
 {
     if (self->client == NULL || self->closed) {
@@ -494,20 +264,339 @@ static int check_open(CoreClient *self)
     return 0;
 }
 
+/* Count a call that is about to run without the GIL; returns the client. */
+static gc_client *begin_inflight(CoreClient *self, unsigned *generation)
+{
+    sync_generation(self);
+    *generation = self->generation;
+    self->inflight++;
+    return self->client;
+}
+
+/* With the GIL back: free the C client if close() came in meanwhile.  A
+ * call begun before a fork() is not counted in the child. */
+static void end_inflight(CoreClient *self, gc_client *client, unsigned generation)
+{
+    if (generation != gc_fork_generation())
+        return;
+    self->inflight--;
+    if (self->closed && self->inflight == 0 && self->client == client && client != NULL) {
+        self->client = NULL;
+        free_client_nogil(client);
+    }
+}
+
+/* ------------------------------------------------------------ arguments */
+
+/* One call's arguments in C memory. */
+typedef struct prepared {
+    const gc_endpoint *ep;
+    gc_buf url;
+    char *body_text;      /* cJSON_free */
+} prepared;
+
+static void prepared_free(prepared *p)
+{
+    gc_buf_free(&p->url);
+    if (p->body_text)
+        cJSON_free(p->body_text);
+    p->body_text = NULL;
+}
+
+static int utf8_of(PyObject *obj, const char *what, gc_str *out)
+{
+    Py_ssize_t len;
+    if (!PyUnicode_Check(obj)) {
+        PyErr_Format(PyExc_TypeError, "%s must be a str, not %.100s", what, Py_TYPE(obj)->tp_name);
+        return -1;
+    }
+    out->data = PyUnicode_AsUTF8AndSize(obj, &len);
+    out->len = (size_t)len;
+    return out->data == NULL ? -1 : 0;
+}
+
+/* The query dict as (key, str(value)) C strings for gc_build_url.  str()
+ * runs Python code that may change the dict: its items are copied first,
+ * and every string stays owned (in *held) until the URL is built. */
+static int convert_query(PyObject *query, PyObject **items_out, PyObject **held, gc_str *pairs,
+                         size_t *n_out)
+{
+    PyObject *items;
+    Py_ssize_t i, n;
+    size_t k = 0;
+
+    *n_out = 0;
+    if (!PyDict_Check(query)) {
+        PyErr_SetString(PyExc_TypeError, "request: query must be a dict or None");
+        return -1;
+    }
+    items = PyDict_Items(query);
+    if (items == NULL)
+        return -1;
+    *items_out = items;
+    n = PyList_GET_SIZE(items);
+    for (i = 0; i < n; i++) {
+        PyObject *pair = PyList_GET_ITEM(items, i);
+        PyObject *key = PyTuple_GET_ITEM(pair, 0), *value = PyTuple_GET_ITEM(pair, 1), *text;
+        if (value == Py_None)
+            continue;
+        if (utf8_of(key, "request: query key", &pairs[2 * k]) < 0)
+            return -1;
+        text = PyObject_Str(value);
+        if (text == NULL)
+            return -1;
+        held[k] = text;
+        *n_out = ++k;
+        if (utf8_of(text, "request: query value", &pairs[2 * k - 1]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+/* base_url + path params + query -> p->url (gc_build_url does the work). */
+static int build_url(CoreClient *self, prepared *p, PyObject *params, PyObject *query)
+{
+    PyObject *items = NULL, *held_inline[GC_QUERY_INLINE], **held = held_inline;
+    gc_str base, param_strs[2], pairs_inline[2 * GC_QUERY_INLINE], *pairs = pairs_inline;
+    size_t n_query = 0, bad = 0, i;
+    const char *problem = NULL;
+    Py_ssize_t n_params, n_items = 0;
+    int rc = -1, built;
+
+    if (!PyTuple_Check(params)) {
+        PyErr_SetString(PyExc_TypeError, "request: params must be a tuple");
+        return -1;
+    }
+    n_params = PyTuple_GET_SIZE(params);
+    if (n_params != p->ep->n_params) {
+        PyErr_Format(PyExc_TypeError, "request: %s takes %d path parameter(s), got %zd", p->ep->name,
+                     p->ep->n_params, n_params);
+        return -1;
+    }
+    for (i = 0; i < (size_t)n_params; i++)
+        if (utf8_of(PyTuple_GET_ITEM(params, i), p->ep->param, &param_strs[i]) < 0)
+            return -1;
+    if (query != Py_None) {
+        n_items = PyDict_Check(query) ? PyDict_GET_SIZE(query) : 0;
+        if (n_items > GC_QUERY_INLINE) {
+            held = PyMem_Calloc((size_t)n_items, sizeof *held);
+            pairs = PyMem_Calloc((size_t)n_items * 2, sizeof *pairs);
+            if (held == NULL || pairs == NULL) {
+                PyErr_NoMemory();
+                goto done;
+            }
+        }
+        if (convert_query(query, &items, held, pairs, &n_query) < 0)
+            goto done;
+        /* str() may have grown the dict: only what was copied is used. */
+    }
+    if (utf8_of(self->base_url, "base_url", &base) < 0)
+        goto done;
+    built = gc_build_url(&p->url, base, p->ep, param_strs, pairs, n_query, &bad, &problem);
+    if (built < 0) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    if (built > 0) {
+        PyErr_Format(PyExc_ValueError, "%s %s (got %R)", p->ep->param, problem,
+                     PyTuple_GET_ITEM(params, bad));
+        goto done;
+    }
+    rc = 0;
+done:
+    for (i = 0; i < n_query; i++)
+        Py_DECREF(held[i]);
+    if (held != held_inline)
+        PyMem_Free(held);
+    if (pairs != pairs_inline)
+        PyMem_Free(pairs);
+    Py_XDECREF(items);
+    return rc;
+}
+
+/* Arguments of one call -> C memory.  -1 with an exception set. */
+static int prepare_call(CoreClient *self, PyObject *endpoint, PyObject *params, PyObject *query,
+                        PyObject *body, prepared *p)
+{
+    long endpoint_id = PyLong_AsLong(endpoint);
+    cJSON *tree;
+
+    if (endpoint_id == -1 && PyErr_Occurred())
+        return -1;
+    if (endpoint_id < 0 || endpoint_id >= GC_EP_COUNT) {
+        PyErr_Format(PyExc_ValueError, "request: unknown endpoint %ld", endpoint_id);
+        return -1;
+    }
+    p->ep = &gc_endpoints[endpoint_id];
+    if (p->ep->n_params > 2) {
+        PyErr_SetString(PyExc_SystemError, "endpoint with more than two path parameters");
+        return -1;
+    }
+    if (build_url(self, p, params, query) < 0)
+        return -1;
+    if (body != Py_None) {
+        tree = gc_py_to_cjson(body, "body", 0);
+        if (tree == NULL)
+            return -1;
+        p->body_text = cJSON_PrintUnformatted(tree);
+        cJSON_Delete(tree);
+        if (p->body_text == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void to_request(const prepared *p, gc_request *req)
+{
+    req->endpoint = p->ep;
+    req->url = p->url.data;
+    req->body = p->body_text;
+    req->body_len = p->body_text ? strlen(p->body_text) : 0;
+}
+
+/* ------------------------------------------------------------ results */
+
+typedef struct header_dict {
+    PyObject *dict;
+} header_dict;
+
+static int add_header(void *arg, gc_str name, gc_str value)
+{
+    header_dict *h = arg;
+    PyObject *k = PyUnicode_DecodeLatin1(name.data, (Py_ssize_t)name.len, NULL);
+    PyObject *v = k ? PyUnicode_DecodeLatin1(value.data, (Py_ssize_t)value.len, NULL) : NULL;
+    int rc = (v == NULL || PyDict_SetItem(h->dict, k, v) < 0) ? -1 : 0;
+    Py_XDECREF(k);
+    Py_XDECREF(v);
+    return rc;
+}
+
+static PyObject *headers_to_dict(const gc_buf *headers)
+{
+    header_dict h = {PyDict_New()};
+    if (h.dict != NULL && gc_headers_each(headers->data, headers->len, add_header, &h) != 0)
+        Py_CLEAR(h.dict);
+    return h.dict;
+}
+
+static const char *kind_name(gc_kind kind)
+{
+    switch (kind) {
+    case GC_STATUS:
+        return "status";
+    case GC_TIMEOUT:
+        return "timeout";
+    case GC_TOO_LARGE:
+        return "too_large";
+    case GC_NOMEM:
+        return "nomem";
+    case GC_INTERRUPTED:
+        return "interrupted";
+    case GC_DECODE:
+        return "decode";
+    default:
+        return "connection";
+    }
+}
+
+/* The TransportError for a failed call (a new reference), or NULL with
+ * the exception of building it set. */
+static PyObject *transport_error(gc_module_state *state, const prepared *p, const gc_response *resp)
+{
+    static const char *names[] = {"kind", "status", "attempts", "method", "url", "endpoint",
+                                  "body", "headers", "retry_after"};
+    enum { N_ATTRS = sizeof names / sizeof names[0] };
+    PyObject *values[N_ATTRS] = {NULL}, *exc = NULL, *body = NULL;
+    char msg[160];
+    const char *text = resp->error;
+    size_t i;
+
+    if (resp->kind == GC_STATUS) {
+        snprintf(msg, sizeof msg, "HTTP %ld from %s", resp->status, p->ep->name);
+        text = msg;
+    }
+    /* The answer's body: for a status error its JSON, else its text. */
+    if (resp->kind == GC_STATUS && resp->json != NULL)
+        body = gc_cjson_to_py(resp->json);
+    else if ((resp->kind == GC_STATUS || resp->kind == GC_DECODE) && resp->body.len > 0)
+        body = PyUnicode_DecodeUTF8(resp->body.data, (Py_ssize_t)resp->body.len, "replace");
+    else
+        body = Py_NewRef(Py_None);
+    values[0] = PyUnicode_FromString(kind_name(resp->kind));
+    values[1] = PyLong_FromLong(resp->status);
+    values[2] = PyLong_FromLong(resp->attempts);
+    values[3] = PyUnicode_FromString(p->ep->method);
+    values[4] = PyUnicode_FromString(p->url.data);
+    values[5] = PyUnicode_FromString(p->ep->name);
+    values[6] = body;
+    values[7] = headers_to_dict(&resp->headers);
+    values[8] = resp->retry_after >= 0 ? PyFloat_FromDouble(resp->retry_after) : Py_NewRef(Py_None);
+    for (i = 0; i < N_ATTRS; i++)
+        if (values[i] == NULL)
+            goto done;
+    exc = PyObject_CallFunction(state->transport_error, "s", text);
+    for (i = 0; exc != NULL && i < N_ATTRS; i++)
+        if (PyObject_SetAttrString(exc, names[i], values[i]) < 0)
+            Py_CLEAR(exc);
+done:
+    for (i = 0; i < N_ATTRS; i++)
+        Py_XDECREF(values[i]);
+    return exc;
+}
+
+/* A finished call -> its value (new reference) or NULL with *error set to
+ * its TransportError (new reference); NULL without *error when converting
+ * failed (the exception is set). */
+static PyObject *outcome(gc_module_state *state, const prepared *p, const gc_response *resp,
+                         PyObject **error)
+{
+    *error = NULL;
+    if (resp->kind == GC_OK)
+        return resp->json != NULL ? gc_cjson_to_py(resp->json) : Py_NewRef(Py_None);
+    *error = transport_error(state, p, resp);
+    return NULL;
+}
+
+/* Call the log hook once per attempt, in the order they happened.  An
+ * exception from it (or from a signal handler that runs inside it) is
+ * kept in *pending unless one is pending already, and ends the logging. */
+static void log_attempts(gc_module_state *state, const gc_attempt_list *log, const prepared *calls,
+                         PyObject **pending)
+{
+    size_t i;
+    PyObject *hook = state->logger_hook;
+
+    if (hook == NULL || hook == Py_None || log->len == 0)
+        return;
+    Py_INCREF(hook);  /* the hook may replace itself */
+    for (i = 0; i < log->len && *pending == NULL; i++) {
+        const gc_attempt_log *a = &log->items[i];
+        const prepared *p = &calls[a->call];
+        PyObject *r = PyObject_CallFunction(hook, "ssldi", p->ep->method, p->url.data, a->status, a->ms,
+                                            a->attempt);
+        if (r == NULL)
+            *pending = gc_take_exception();
+        Py_XDECREF(r);
+    }
+    Py_DECREF(hook);
+}
+
+/* ------------------------------------------------------------ request */
+
 static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssize_t nargs)
 {
     gc_module_state *state = state_of_type(Py_TYPE(self));
-    gc_buf url = {0};
+    gc_attempt_log log_inline[GC_LOG_INLINE];
+    gc_attempt_list log = {log_inline, 0, GC_LOG_INLINE, 0};
+    prepared p = {NULL, {0}, NULL};
     gc_response resp;
     gc_request req;
-    gc_attempt_log log[GC_MAX_LOG];
-    int log_len = 0;
-    cJSON *parsed = NULL;
-    char *body_text = NULL;
-    size_t error_offset = 0;
-    PyObject *result = NULL;
-    const gc_endpoint *ep = NULL;
+    gc_signals sig;
+    PyObject *result = NULL, *pending = NULL, *error = NULL;
     gc_client *client;
+    unsigned generation;
 
     memset(&resp, 0, sizeof resp);
     if (state == NULL)
@@ -520,192 +609,187 @@ static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssiz
     if (check_open(self) < 0)
         return NULL;
     if (prepare_call(self, args[0], args[1], nargs > 2 ? args[2] : Py_None,
-                     nargs > 3 ? args[3] : Py_None, &ep, &url, &body_text) < 0)
+                     nargs > 3 ? args[3] : Py_None, &p) < 0)
         goto done;
-    req.endpoint = ep;
-    req.url = url.data;
-    req.body = body_text;
-    req.body_len = body_text ? strlen(body_text) : 0;
-    req.abort_flag = gc_interrupt_arm();
+    to_request(&p, &req);
     /* Converting the arguments can run Python code (a __str__, a finalizer,
-     * another thread): the client may have been closed meanwhile, and a
-     * Ctrl-C may have come in before the flag was armed. */
+     * another thread, a signal handler): the client may have been closed
+     * meanwhile, and a handler may have raised. */
     if (check_open(self) < 0 || PyErr_CheckSignals() < 0)
         goto done;
 
-    client = self->client;
-    self->inflight++;
-    Py_BEGIN_ALLOW_THREADS
-    gc_client_perform(client, &req, &resp, log, GC_MAX_LOG, &log_len);
-    parsed = parse_body(&resp, &error_offset);
-    Py_END_ALLOW_THREADS
-    end_inflight(self, client);
+    client = begin_inflight(self, &generation);
+    gc_signals_release(&sig);
+    gc_client_perform(client, &req, &resp, &log, &sig.ir);
+    pending = gc_signals_acquire(&sig);
+    end_inflight(self, client, generation);
 
-    log_attempts(state, ep, url.data, log, log_len);
-    if (PyErr_CheckSignals() < 0)
+    log_attempts(state, &log, &p, &pending);
+    if (pending == NULL && PyErr_CheckSignals() < 0)
         goto done;
-    result = finish_call(state, ep, url.data, &resp, parsed, error_offset);
+    if (pending != NULL) {
+        gc_give_exception(pending);  /* a signal handler's (or the hook's) exception, unchanged */
+        pending = NULL;
+        goto done;
+    }
+    result = outcome(state, &p, &resp, &error);
+    if (error != NULL)
+        PyErr_SetObject(state->transport_error, error);
 done:
-    cJSON_Delete(parsed);
-    if (body_text)
-        cJSON_free(body_text);
-    gc_buf_free(&url);
+    Py_XDECREF(error);
+    if (log.owned)
+        free(log.items);
+    prepared_free(&p);
     gc_response_free(&resp);
     return result;
 }
 
-/* One queued call of run_batch, in C memory. */
-typedef struct batch_slot {
-    const gc_endpoint *ep;
-    gc_buf url;
-    char *body_text;
-    cJSON *parsed;
-    size_t error_offset;
-    PyObject *local_error;   /* refused before sending: the exception */
-    size_t resp_index;       /* its gc_response when sent */
-} batch_slot;
+/* ------------------------------------------------------------ run_batch */
 
-static PyObject *pop_exception(void)
+/* out[i] = (ok, value), stealing value.  -1 with an exception set. */
+static int set_out(PyObject *out, Py_ssize_t i, int ok, PyObject *value)
 {
-    PyObject *type, *value, *tb;
-    PyErr_Fetch(&type, &value, &tb);
-    PyErr_NormalizeException(&type, &value, &tb);
-    if (value != NULL && tb != NULL)
-        PyException_SetTraceback(value, tb);
-    Py_XDECREF(type);
-    Py_XDECREF(tb);
-    return value;
+    PyObject *item = value ? Py_BuildValue("(ON)", ok ? Py_True : Py_False, value) : NULL;
+    if (item == NULL)
+        return -1;
+    return PyList_SetItem(out, i, item);  /* steals item; IndexError if out shrank */
 }
 
 static PyObject *client_run_batch(CoreClient *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"calls", "concurrency", "progress", NULL};
+    static char *kwlist[] = {"calls", "out", "concurrency", "progress", NULL};
     gc_module_state *state = state_of_type(Py_TYPE(self));
-    PyObject *calls, *seq = NULL, *results = NULL;
-    int concurrency = 32, progress = 0, failed = 0;
-    Py_ssize_t n = 0, i, n_send = 0;
-    batch_slot *slots = NULL;
+    PyObject *calls, *out, *seq = NULL, *concurrency_obj = NULL, *progress_obj = NULL;
+    PyObject *pending = NULL, *result = NULL;
+    long concurrency = 0;
+    int progress = 0, failed = 0;
+    Py_ssize_t n = 0, i;
+    size_t n_send = 0, k;
+    prepared *sent = NULL;
     gc_request *reqs = NULL;
     gc_response *resps = NULL;
-    size_t *index = NULL;
+    Py_ssize_t *index = NULL;
+    gc_attempt_list log = {NULL, 0, 0, 0};
+    gc_signals sig;
     gc_client *client;
-    volatile int *abort_flag = gc_interrupt_arm();
+    unsigned generation;
 
     if (state == NULL)
         return NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O|$ip:run_batch", kwlist, &calls, &concurrency,
-                                     &progress))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!|$OO:run_batch", kwlist, &calls, &PyList_Type,
+                                     &out, &concurrency_obj, &progress_obj))
         return NULL;
-    if (concurrency < 1) {
-        PyErr_SetString(PyExc_ValueError, "run_batch: concurrency must be >= 1");
+    if (concurrency_obj == NULL || progress_obj == NULL) {
+        PyErr_Format(PyExc_TypeError, "run_batch() missing required keyword-only argument: '%s'",
+                     concurrency_obj == NULL ? "concurrency" : "progress");
         return NULL;
     }
-    if (check_open(self) < 0)
+    if (as_int(concurrency_obj, "run_batch: concurrency", 1, &concurrency) < 0)
         return NULL;
-    seq = PySequence_Fast(calls, "run_batch: calls must be a sequence of (endpoint, params, query, body)");
+    progress = PyObject_IsTrue(progress_obj);
+    if (progress < 0 || check_open(self) < 0)
+        return NULL;
+    /* A tuple of our own: the caller may change `calls` while Python code
+     * runs below (a __str__), and each call tuple keeps its items alive. */
+    seq = PySequence_Tuple(calls);
     if (seq == NULL)
         return NULL;
-    n = PySequence_Fast_GET_SIZE(seq);
-    slots = calloc((size_t)n + 1, sizeof *slots);
-    reqs = calloc((size_t)n + 1, sizeof *reqs);
-    resps = calloc((size_t)n + 1, sizeof *resps);
-    index = calloc((size_t)n + 1, sizeof *index);
-    if (!slots || !reqs || !resps || !index) {
+    Py_INCREF(out);
+    n = PyTuple_GET_SIZE(seq);
+    if (PyList_GET_SIZE(out) != n) {
+        PyErr_Format(PyExc_ValueError, "run_batch: out must be a list of %zd None, not of %zd items", n,
+                     PyList_GET_SIZE(out));
+        goto done;
+    }
+    sent = PyMem_Calloc((size_t)n + 1, sizeof *sent);
+    reqs = PyMem_Calloc((size_t)n + 1, sizeof *reqs);
+    resps = PyMem_Calloc((size_t)n + 1, sizeof *resps);
+    index = PyMem_Calloc((size_t)n + 1, sizeof *index);
+    if (!sent || !reqs || !resps || !index) {
         PyErr_NoMemory();
         goto done;
     }
     for (i = 0; i < n; i++) {
-        PyObject *call = PySequence_Fast_GET_ITEM(seq, i);
+        PyObject *call = PyTuple_GET_ITEM(seq, i);
         if (!PyTuple_Check(call) || PyTuple_GET_SIZE(call) != 4) {
             PyErr_Format(PyExc_TypeError, "run_batch: call %zd must be a 4-tuple", i);
             goto done;
         }
         if (prepare_call(self, PyTuple_GET_ITEM(call, 0), PyTuple_GET_ITEM(call, 1),
-                         PyTuple_GET_ITEM(call, 2), PyTuple_GET_ITEM(call, 3), &slots[i].ep,
-                         &slots[i].url, &slots[i].body_text) < 0) {
+                         PyTuple_GET_ITEM(call, 2), PyTuple_GET_ITEM(call, 3), &sent[n_send]) < 0) {
             /* A call refused locally is that call's result; the others still run. */
             if (!PyErr_ExceptionMatches(PyExc_ValueError) && !PyErr_ExceptionMatches(PyExc_TypeError))
                 goto done;
-            slots[i].local_error = pop_exception();
+            prepared_free(&sent[n_send]);
+            if (set_out(out, i, 0, gc_take_exception()) < 0)
+                goto done;
             continue;
         }
-        reqs[n_send].endpoint = slots[i].ep;
-        reqs[n_send].url = slots[i].url.data;
-        reqs[n_send].body = slots[i].body_text;
-        reqs[n_send].body_len = slots[i].body_text ? strlen(slots[i].body_text) : 0;
-        reqs[n_send].abort_flag = abort_flag;
-        slots[i].resp_index = (size_t)n_send;
-        index[n_send++] = (size_t)i;
+        to_request(&sent[n_send], &reqs[n_send]);
+        index[n_send++] = i;
     }
-
     /* As in request(): conversion may have run Python code. */
     if (check_open(self) < 0 || PyErr_CheckSignals() < 0)
         goto done;
-    client = self->client;
-    self->inflight++;
-    Py_BEGIN_ALLOW_THREADS
-    failed = gc_client_perform_batch(client, reqs, resps, (size_t)n_send, concurrency, progress) < 0;
-    if (!failed)
-        for (i = 0; i < n_send; i++)
-            slots[index[i]].parsed = parse_body(&resps[i], &slots[index[i]].error_offset);
-    Py_END_ALLOW_THREADS
-    end_inflight(self, client);
-    if (failed) {
-        PyErr_NoMemory();
-        goto done;
-    }
-    if (PyErr_CheckSignals() < 0)
-        goto done;
 
-    results = PyList_New(n);
-    if (results == NULL)
+    client = begin_inflight(self, &generation);
+    gc_signals_release(&sig);
+    failed = gc_client_perform_batch(client, reqs, resps, n_send, (int)concurrency, progress, &log,
+                                     &sig.ir) < 0;
+    pending = gc_signals_acquire(&sig);
+    end_inflight(self, client, generation);
+
+    /* Every finished call gets its result, whatever else happened. */
+    for (k = 0; k < n_send; k++) {
+        PyObject *value, *error;
+        if (resps[k].kind == GC_NOT_RUN)
+            continue;
+        value = outcome(state, &sent[k], &resps[k], &error);
+        if (value == NULL && error == NULL) {
+            if (pending == NULL)
+                pending = gc_take_exception();
+            else
+                PyErr_Clear();
+            continue;
+        }
+        if (set_out(out, index[k], value != NULL, value != NULL ? value : error) < 0) {
+            if (pending == NULL)
+                pending = gc_take_exception();
+            else
+                PyErr_Clear();
+        }
+    }
+    log_attempts(state, &log, sent, &pending);
+    if (failed && pending == NULL) {
+        PyErr_NoMemory();
+        pending = gc_take_exception();
+    }
+    if (pending == NULL && PyErr_CheckSignals() < 0)
         goto done;
-    for (i = 0; i < n; i++)
-        PyList_SET_ITEM(results, i, Py_NewRef(Py_None));
-    for (i = 0; i < n; i++) {
-        PyObject *item;
-        if (slots[i].local_error != NULL) {
-            item = Py_BuildValue("(OO)", Py_False, slots[i].local_error);
-        } else {
-            PyObject *value = finish_call(state, slots[i].ep, slots[i].url.data,
-                                          &resps[slots[i].resp_index], slots[i].parsed,
-                                slots[i].error_offset);
-            if (value != NULL) {
-                item = Py_BuildValue("(ON)", Py_True, value);
-            } else {
-                if (!PyErr_ExceptionMatches(state->transport_error))
-                    goto error_results;
-                value = pop_exception();
-                item = Py_BuildValue("(ON)", Py_False, value);
-            }
-        }
-        if (item == NULL)
-            goto error_results;
-        PyList_SetItem(results, i, item);
+    if (pending != NULL) {
+        gc_give_exception(pending);
+        pending = NULL;
+        goto done;
     }
-    goto done;
-error_results:
-    Py_CLEAR(results);
+    result = Py_NewRef(Py_None);
 done:
-    if (slots) {
-        for (i = 0; i < n; i++) {
-            gc_buf_free(&slots[i].url);
-            if (slots[i].body_text)
-                cJSON_free(slots[i].body_text);
-            cJSON_Delete(slots[i].parsed);
-            Py_XDECREF(slots[i].local_error);
-        }
-    }
+    if (sent)
+        for (k = 0; k < (size_t)n; k++)
+            prepared_free(&sent[k]);
     if (resps)
-        for (i = 0; i < n_send; i++)
-            gc_response_free(&resps[i]);
-    free(slots);
-    free(reqs);
-    free(resps);
-    free(index);
+        for (k = 0; k < n_send; k++)
+            gc_response_free(&resps[k]);
+    free(log.items);
+    PyMem_Free(sent);
+    PyMem_Free(reqs);
+    PyMem_Free(resps);
+    PyMem_Free(index);
+    Py_XDECREF(out);
     Py_XDECREF(seq);
-    return results;
+    return result;
 }
+
+/* ------------------------------------------------------------ type */
 
 static PyObject *client_idle_handles(CoreClient *self, void *Py_UNUSED(closure))
 {
@@ -715,6 +799,13 @@ static PyObject *client_idle_handles(CoreClient *self, void *Py_UNUSED(closure))
 static PyObject *client_closed(CoreClient *self, void *Py_UNUSED(closure))
 {
     return PyBool_FromLong(self->closed);
+}
+
+static PyObject *client_proxy(CoreClient *self, void *Py_UNUSED(closure))
+{
+    if (self->client == NULL)
+        Py_RETURN_NONE;
+    return PyUnicode_FromString(gc_client_proxy(self->client));
 }
 
 static PyObject *client_repr(CoreClient *self)
@@ -728,11 +819,18 @@ static PyMethodDef client_methods[] = {
     {"request", (PyCFunction)(void (*)(void))client_request, METH_FASTCALL,
      "request($self, endpoint, params, query=None, body=None, /)\n--\n\n"
      "Perform one API call (endpoint index from ENDPOINTS), retries included.\n"
-     "Returns the parsed JSON body (None when empty); raises TransportError."},
+     "Returns the parsed JSON body (None when empty); raises TransportError.\n"
+     "An exception raised by a Python signal handler during the call (or by\n"
+     "the log hook) propagates unchanged; a handler that returns does not\n"
+     "disturb the call."},
     {"run_batch", (PyCFunction)(void (*)(void))client_run_batch, METH_VARARGS | METH_KEYWORDS,
-     "run_batch($self, /, calls, *, concurrency=32, progress=False)\n--\n\n"
+     "run_batch($self, /, calls, out, *, concurrency, progress)\n--\n\n"
      "Run (endpoint, params, query, body) calls concurrently on curl_multi with\n"
-     "the GIL released.  Returns [(ok, value_or_exception), ...] in call order."},
+     "the GIL released.  out is a list of len(calls) None: every call that\n"
+     "finished gets out[i] = (True, value) or (False, exception); calls never\n"
+     "started stay None; calls in flight when a signal handler raised get\n"
+     "(False, TransportError(kind='interrupted')).  Then that exception is\n"
+     "re-raised; else returns None."},
     {"close", (PyCFunction)client_close, METH_NOARGS,
      "close($self, /)\n--\n\nClose pooled connections; idempotent."},
     {NULL, NULL, 0, NULL}
@@ -741,13 +839,18 @@ static PyMethodDef client_methods[] = {
 static PyGetSetDef client_getset[] = {
     {"idle_handles", (getter)client_idle_handles, NULL, "Pooled idle libcurl handles.", NULL},
     {"closed", (getter)client_closed, NULL, "True once close() was called.", NULL},
+    {"proxy", (getter)client_proxy, NULL,
+     "The proxy calls go through ('' none), as decided when the client was made.", NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };
 
 static PyType_Slot client_slots[] = {
-    {Py_tp_doc, "Client(base_url, api_key, user_agent, *, timeout=30.0, connect_timeout=10.0, "
-                "max_retries=2, max_response_bytes=33554432, ca_bundle=None, pool_size=8)\n--\n\n"
-                "Low-level HTTP client of the C core; use gettcommerce.Client instead."},
+    {Py_tp_doc, "Client(base_url, api_key, user_agent, *, timeout, connect_timeout, max_retries, "
+                "max_response_bytes, ca_bundle, pool_size, proxy)\n--\n\n"
+                "Low-level HTTP client of the C core; use gettcommerce.Client instead.\n"
+                "Every keyword is required (the defaults live in gettcommerce._constants).\n"
+                "proxy: None = https_proxy/all_proxy/no_proxy from the environment, read\n"
+                "now and used only for an https base_url; '' = none; a URL = that proxy."},
     {Py_tp_init, client_init},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_dealloc, client_dealloc},

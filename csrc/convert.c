@@ -11,8 +11,11 @@
 
 #include "gc.h"
 
-/* cJSON's own parse cap: a dict and its JSON text are refused alike. */
-#define GC_MAX_DEPTH 1000
+/* Request bodies nest no deeper than cJSON parses, so what we send could
+ * be read back.  (Responses need no check of their own: a cJSON tree is
+ * never deeper than CJSON_NESTING_LIMIT, gc_json_parse refuses deeper
+ * text with "nested more than 1000 levels deep".) */
+#define GC_MAX_DEPTH CJSON_NESTING_LIMIT
 
 /* Keys repeat across objects ("storeId", "status"...); interning them makes
  * every dict share one string object and speeds later lookups. */
@@ -35,16 +38,12 @@ static PyObject *number_to_py(const cJSON *item)
     return PyFloat_FromDouble(v);
 }
 
-static PyObject *to_py(const cJSON *item, int depth)
+static PyObject *to_py(const cJSON *item)
 {
     PyObject *result = NULL, *value = NULL, *key = NULL;
     const cJSON *child;
     Py_ssize_t i = 0, n = 0;
 
-    if (depth > GC_MAX_DEPTH) {
-        PyErr_SetString(PyExc_ValueError, "JSON nested too deeply");
-        return NULL;
-    }
     /* cJSON copies string bytes without checking UTF-8.  A stray invalid
      * byte in one field becomes U+FFFD, as the error path already does for
      * bodies, instead of a UnicodeDecodeError that would lose the whole
@@ -68,7 +67,7 @@ static PyObject *to_py(const cJSON *item, int depth)
         if (result == NULL)
             goto error;
         for (child = item->child; child; child = child->next) {
-            value = to_py(child, depth + 1);
+            value = to_py(child);
             if (value == NULL)
                 goto error;
             PyList_SET_ITEM(result, i++, value);
@@ -84,7 +83,7 @@ static PyObject *to_py(const cJSON *item, int depth)
             key = key_to_py(child->string);
             if (key == NULL)
                 goto error;
-            value = to_py(child, depth + 1);
+            value = to_py(child);
             if (value == NULL)
                 goto error;
             if (PyDict_SetItem(result, key, value) < 0)
@@ -104,7 +103,7 @@ error:
 
 PyObject *gc_cjson_to_py(const cJSON *item)
 {
-    return to_py(item, 0);
+    return to_py(item);
 }
 
 /* Where the value being converted sits, for error messages:
@@ -250,6 +249,12 @@ static cJSON *from_py(PyObject *obj, json_path *path, int depth, int keep_number
             s = PyUnicode_AsUTF8AndSize(key, &len);
             if (s == NULL)
                 goto error;
+            /* cJSON keys are C strings: "a\0b" would go out as "a". */
+            if ((size_t)len != strlen(s)) {
+                PyErr_Format(PyExc_ValueError, "%s: key %R contains a NUL character", path_str(path),
+                             key);
+                goto error;
+            }
             saved = path_push_key(path, s);
             if (path->failed)
                 goto nomem;

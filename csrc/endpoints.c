@@ -69,3 +69,35 @@ int gc_percent_encode(gc_buf *b, const char *value, size_t len)
     }
     return 0;
 }
+
+int gc_build_url(gc_buf *url, gc_str base, const gc_endpoint *ep, const gc_str *params,
+                 const gc_str *query, size_t n_query, size_t *bad, const char **problem)
+{
+    const char *p, *mark;
+    size_t i = 0;
+
+    if (gc_buf_append(url, base.data, base.len) < 0)
+        return -1;
+    for (p = ep->path; (mark = strstr(p, "{}")) != NULL; p = mark + 2) {
+        const char *why = gc_path_param_problem(params[i].data, params[i].len);
+        if (why != NULL) {
+            *bad = i;
+            *problem = why;
+            return 1;
+        }
+        if (gc_buf_append(url, p, (size_t)(mark - p)) < 0 ||
+            gc_percent_encode(url, params[i].data, params[i].len) < 0)
+            return -1;
+        i++;
+    }
+    if (gc_buf_append_str(url, p) < 0)
+        return -1;
+    for (i = 0; i < n_query; i++) {
+        if (gc_buf_append(url, i == 0 ? "?" : "&", 1) < 0 ||
+            gc_percent_encode(url, query[2 * i].data, query[2 * i].len) < 0 ||
+            gc_buf_append(url, "=", 1) < 0 ||
+            gc_percent_encode(url, query[2 * i + 1].data, query[2 * i + 1].len) < 0)
+            return -1;
+    }
+    return 0;
+}

@@ -1,16 +1,18 @@
 /* gc.h - the one internal header of gettcommerce's C core.
  *
- * Two layers: a Python-free core (http.c, endpoints.c, retry.c, problem.c,
- * catalog.c, buf.c) that takes and returns C structs, and a thin binding
- * (module.c, client_py.c, convert.c, catalog_py.c) that converts to Python.
- * Every non-static symbol starts with gc_.  Nothing under "Python-free
- * core" may include Python.h, so it can be fuzzed and tested from plain C.
+ * Two layers: a Python-free core (buf.c, headers.c, endpoints.c, retry.c,
+ * pool.c, transfer.c, multi.c, catalog.c) that takes and returns C structs,
+ * and a thin binding (module.c, client_py.c, convert.c, interrupt.c,
+ * catalog_py.c) that converts to and from Python.  Every non-static symbol
+ * starts with gc_.  Nothing in the Python-free core includes Python.h, so
+ * it can be fuzzed and tested from plain C (fuzz/).
  */
 #ifndef GC_H
 #define GC_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include <cjson/cJSON.h>
 
@@ -31,10 +33,48 @@ int gc_buf_append_str(gc_buf *b, const char *s);
 void gc_buf_clear(gc_buf *b);                          /* len = 0, keeps memory */
 void gc_buf_free(gc_buf *b);
 
-/* JSON parsing with a private end pointer (never cJSON_GetErrorPtr, which
- * is a process global) and a depth check before cJSON's own nesting cap.
- * On failure returns NULL and sets *error_offset to the byte offset. */
+/* Overwrite n bytes with zeros in a way the compiler cannot drop (buf.c):
+ * for copies of the API key before their memory is freed. */
+void gc_secure_zero(void *p, size_t n);
+
+/* A string slice: not NUL-terminated, may hold NUL. */
+typedef struct gc_str {
+    const char *data;
+    size_t len;
+} gc_str;
+
+/* JSON parsing (buf.c).  cJSON stops at depth CJSON_NESTING_LIMIT and its
+ * strings are C strings, so a NUL (raw or \u0000) would be truncated:
+ * gc_json_parse refuses those, and bytes after the document, and says why. */
+typedef enum gc_json_problem {
+    GC_JSON_OK = 0,
+    GC_JSON_SYNTAX,        /* not JSON (or truncated) */
+    GC_JSON_TOO_DEEP,      /* nested more than CJSON_NESTING_LIMIT levels */
+    GC_JSON_NUL,           /* a NUL byte or \u0000 inside a string */
+    GC_JSON_TRAILING       /* something after the document */
+} gc_json_problem;
+
+typedef struct gc_json_error {
+    gc_json_problem problem;
+    size_t offset;         /* byte offset of the problem in the text */
+} gc_json_error;
+
+cJSON *gc_json_parse_ex(const char *data, size_t len, gc_json_error *error);
+/* The catalog validator's parse: the same, except that NULs are left to
+ * cJSON (the validator's own rule), reporting only where it failed. */
 cJSON *gc_json_parse(const char *data, size_t len, size_t *error_offset);
+/* "not valid JSON", "nested more than 1000 levels deep", ... */
+const char *gc_json_problem_text(gc_json_problem problem);
+
+/* ---- raw header lines (headers.c): the one header walker ---------- */
+
+/* Call fn(arg, name, value) for every "Name: value" line of raw header
+ * text (status lines skipped, the value trimmed of blanks and CR).  Stops
+ * early and returns fn's value when it is not 0; else returns 0. */
+typedef int (*gc_header_fn)(void *arg, gc_str name, gc_str value);
+int gc_headers_each(const char *headers, size_t len, gc_header_fn fn, void *arg);
+/* The value of the first header called `name` (case-insensitive): 1 found, 0 not. */
+int gc_header_find(const char *headers, size_t len, const char *name, gc_str *value);
 
 /* ---- CatalogSet validator (catalog.c) ---------------------------- */
 
@@ -60,7 +100,7 @@ void gc_issue_list_free(gc_issue_list *list);
 int gc_catalog_validate_json(const char *data, size_t len, gc_issue_list *out);
 int gc_catalog_validate_tree(const cJSON *root, gc_issue_list *out);
 
-/* ---- HTTP transport (http.c, endpoints.c, retry.c, problem.c) ----- */
+/* ---- endpoints and URLs (endpoints.c) ----------------------------- */
 
 typedef enum gc_endpoint_id {
     GC_EP_NOTIFY_CATALOG = 0,
@@ -89,29 +129,58 @@ typedef struct gc_endpoint {
 
 extern const gc_endpoint gc_endpoints[GC_EP_COUNT];
 
-/* Validate one path parameter: non-empty, no '/', CR, LF or NUL.
- * Returns NULL when fine, else a static reason string. */
+/* Validate one path parameter: non-empty, not "." or "..", no '/', CR, LF
+ * or NUL.  Returns NULL when fine, else a static reason string. */
 const char *gc_path_param_problem(const char *value, size_t len);
 
 /* Append value percent-encoded (RFC 3986 unreserved kept) to b. */
 int gc_percent_encode(gc_buf *b, const char *value, size_t len);
 
-/* Transfer outcome kinds. */
+/* url = base + the endpoint's path with params[i] percent-encoded into its
+ * {} + "?k=v&..." for the n_query pairs query[2i] = query[2i + 1], all
+ * encoded.  base is
+ * used as given.  Returns 0; -1 out of memory; or 1 when params[*bad] is
+ * refused, with *problem the reason (gc_path_param_problem). */
+int gc_build_url(gc_buf *url, gc_str base, const gc_endpoint *ep, const gc_str *params,
+                 const gc_str *query, size_t n_query, size_t *bad, const char **problem);
+
+/* ---- retry policy (retry.c) --------------------------------------- */
+
+/* Delay before retry n (0-based) in seconds: the server's retry_after when
+ * >= 0 (honoured as given; the caller bounds it by the call's deadline),
+ * else 0.5 s * 2^n with up to 25% jitter, the exponential part capped at 8 s. */
+double gc_retry_delay(int n, double retry_after);
+/* 429/500/502/503/504, or a problem body (parsed: may be NULL) saying
+ * "retryable": true. */
+int gc_status_retryable(long status, const cJSON *problem);
+/* Seconds the server asks to wait, or -1: the problem body's retryAfter
+ * (Gett's documented field) else the Retry-After header, delta-seconds or
+ * an HTTP-date (relative to now). */
+double gc_retry_after(const cJSON *problem, const char *headers, size_t len, time_t now);
+/* One Retry-After header value -> seconds, or -1 when unusable. */
+double gc_retry_after_value(gc_str value, time_t now);
+
+/* ---- HTTP transport (pool.c, transfer.c, multi.c) ----------------- */
+
+/* Outcome kinds; the binding names them for TransportError.kind. */
 typedef enum gc_kind {
-    GC_OK = 0,          /* 2xx */
+    GC_OK = 0,          /* 2xx with a usable body */
     GC_STATUS = 1,      /* non-2xx answer */
     GC_TIMEOUT = 2,     /* deadline passed */
-    GC_CONNECTION = 3,  /* no HTTP answer */
+    GC_CONNECTION = 3,  /* no (usable) HTTP answer */
     GC_TOO_LARGE = 4,   /* body over max_response_bytes */
     GC_NOMEM = 5,
-    GC_INTERRUPTED = 6  /* *abort_flag was set (Ctrl-C on the main thread) */
+    GC_INTERRUPTED = 6, /* a signal handler raised while the call was in flight */
+    GC_DECODE = 7,      /* 2xx whose body is not usable JSON (json_error says why) */
+    GC_NOT_RUN = 8      /* a batch call never started */
 } gc_kind;
 
 typedef struct gc_config {
-    char *base_url;            /* no trailing slash */
+    char *base_url;            /* used as given (the Python layer normalises it) */
     char *auth_header;         /* "Authorization: Bearer ..." (secret) */
     char *user_agent;
     char *ca_bundle;           /* NULL: system default */
+    char *proxy;               /* NULL: from the environment (https only); "": none */
     double timeout;            /* whole call, retries included, seconds */
     double connect_timeout;
     int max_retries;
@@ -119,51 +188,120 @@ typedef struct gc_config {
     int pool_size;             /* max idle easy handles kept */
 } gc_config;
 
+/* Signals during a call.  While the GIL is released, the core calls
+ * check(arg) from the waiting thread at most every GC_CHECK_EVERY seconds
+ * (during a transfer, a backoff sleep and the batch loop); the binding
+ * takes the GIL there and runs Python's signal handlers.  check returns
+ * non-zero when a handler raised: the call stops (GC_INTERRUPTED). */
+#define GC_CHECK_EVERY 0.02
+typedef struct gc_interrupt {
+    int (*check)(void *arg);
+    void *arg;
+    double next;               /* monotonic time of the next check */
+    int fired;
+} gc_interrupt;
+
 typedef struct gc_request {
     const gc_endpoint *endpoint;
     const char *url;           /* absolute, already encoded */
     const char *body;          /* NULL: no body */
     size_t body_len;
-    volatile int *abort_flag;  /* NULL, or set asynchronously to stop the call */
 } gc_request;
 
 typedef struct gc_response {
     gc_kind kind;
     long status;
-    gc_buf body;
-    gc_buf headers;            /* raw header lines of the last response */
     int attempts;
-    char error[256];           /* transport error text for CONNECTION/TIMEOUT */
+    double retry_after;        /* seconds the last answer asked to wait, or -1 */
+    gc_buf body;
+    gc_buf headers;            /* raw header lines of the last non-2xx answer */
+    cJSON *json;               /* the last answer's body parsed once, or NULL */
+    gc_json_error json_error;  /* why a non-empty body did not parse */
+    char error[256];           /* transport error text */
 } gc_response;
 
-typedef struct gc_client gc_client;
-
-/* Per-attempt observer, called without the GIL from the performing thread;
- * used by the binding to log after the call (it only records into C memory). */
+/* One HTTP attempt, for the log hook (called by the binding afterwards). */
 typedef struct gc_attempt_log {
-    int attempt;
-    long status;
+    size_t call;               /* index of the call in a batch (0 for a single call) */
+    int attempt;               /* 1-based */
+    long status;               /* 0: no answer */
     double ms;
 } gc_attempt_log;
 
+/* Grows as needed; items may start as caller memory (owned 0), which is
+ * copied to the heap when it fills up.  Free items when owned. */
+typedef struct gc_attempt_list {
+    gc_attempt_log *items;
+    size_t len;
+    size_t cap;
+    int owned;
+} gc_attempt_list;
+
+typedef struct gc_client gc_client;
+
 gc_client *gc_client_new(const gc_config *config);      /* takes ownership of config strings */
 void gc_client_free(gc_client *client);
-int gc_client_perform(gc_client *client, const gc_request *req, gc_response *resp,
-                      gc_attempt_log *log, int log_cap, int *log_len);
-void gc_response_free(gc_response *resp);
-/* Run n calls with up to `concurrency` in flight on one curl_multi, each with
- * the retries and deadline of a single call.  0, or -1 on out-of-memory. */
-int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_response *resps,
-                            size_t n, int concurrency, int progress);
 int gc_client_idle_handles(gc_client *client);
+/* The proxy the client's transfers use ("" none), for tests and repr. */
+const char *gc_client_proxy(const gc_client *client);
+/* Incremented in the child after every fork(): the binding's in-flight
+ * counts belong to the process generation that started the calls. */
+unsigned gc_fork_generation(void);
 
-/* Delay before retry n (0-based) in seconds: exponential with jitter, or
- * the server's retry-after when >= 0; capped at 8 s (retry.c). */
-double gc_retry_delay(int n, double retry_after);
-int gc_status_retryable(long status, const char *body, size_t body_len);
-/* Retry-After from raw header lines (seconds) or -1. */
-double gc_header_retry_after(const char *headers, size_t len);
-double gc_response_retry_after(const gc_response *resp);
+/* One call (attempts, backoff, deadline).  0 when resp->kind is GC_OK. */
+int gc_client_perform(gc_client *client, const gc_request *req, gc_response *resp,
+                      gc_attempt_list *log, gc_interrupt *interrupt);
+void gc_response_free(gc_response *resp);
+/* Run n calls with up to `concurrency` in flight on one curl_multi, each
+ * with the retries and deadline of a single call.  Attempts are appended
+ * to log with their call index.  0, or -1 on out-of-memory. */
+int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_response *resps,
+                            size_t n, int concurrency, int progress, gc_attempt_list *log,
+                            gc_interrupt *interrupt);
+
+/* ---- transport internals (pool.c, transfer.c, multi.c only) ------ */
+#ifdef GC_TRANSPORT_INTERNAL
+#include <pthread.h>
+#include <curl/curl.h>
+
+struct gc_client {
+    gc_config cfg;                    /* cfg.proxy resolved: never NULL */
+    char *noproxy;                    /* hosts that bypass the proxy ("" none) */
+    pthread_mutex_t lock;             /* guards idle/n_idle */
+    CURL **idle;
+    int n_idle;
+    struct curl_slist *headers;       /* GET, DELETE: no body */
+    struct curl_slist *headers_empty; /* a POST without a body (activate) */
+    struct curl_slist *headers_json;  /* calls with a JSON body */
+    struct gc_client *prev, *next;    /* registry, for fork handling */
+};
+
+/* What libcurl's callbacks of one in-flight call write to. */
+typedef struct gc_transfer {
+    gc_response *resp;
+    size_t max_bytes;
+    int too_large;
+    int nomem;                        /* a callback could not grow a buffer */
+    int keep_headers;                 /* the status line was not 2xx: errors report headers */
+    gc_interrupt *interrupt;          /* NULL: nothing to watch */
+    char curl_error[CURL_ERROR_SIZE];
+} gc_transfer;
+
+/* pool.c */
+CURL *gc_handle_new(gc_client *client);
+CURL *gc_handle_checkout(gc_client *client);
+void gc_handle_checkin(gc_client *client, CURL *h);
+/* transfer.c: the steps a single call and the batch engine share. */
+double gc_now(void);
+int gc_interrupted(gc_interrupt *ir);
+void gc_response_reset(gc_response *resp, gc_kind kind);
+void gc_transfer_prepare(gc_client *client, CURL *h, const gc_request *req, gc_transfer *t);
+void gc_transfer_release(CURL *h);
+int gc_attempt_begin(const gc_config *cfg, CURL *h, gc_transfer *t, double deadline, int attempt);
+double gc_attempt_end(const gc_config *cfg, const gc_request *req, CURL *h, CURLcode rc,
+                      gc_transfer *t, int attempt, double attempt_start, double deadline,
+                      gc_attempt_list *log, size_t call);
+#endif /* GC_TRANSPORT_INTERNAL */
 
 /* ------------------------------------------------------------------ */
 /* Binding (only seen by files that include Python.h first)            */
@@ -187,9 +325,23 @@ extern struct PyModuleDef gc_core_module;                 /* module.c */
 PyObject *gc_cjson_to_py(const cJSON *item);
 cJSON *gc_py_to_cjson(PyObject *obj, const char *what, int keep_numbers);
 
-/* Ctrl-C during a call (interrupt.c): on the main thread, returns a flag a
- * chained SIGINT handler sets, for gc_request.abort_flag; else NULL. */
-volatile int *gc_interrupt_arm(void);
+/* The pending exception, taken (NULL if none) / given back (interrupt.c):
+ * PyErr_GetRaisedException on 3.12+, PyErr_Fetch before. */
+PyObject *gc_take_exception(void);
+void gc_give_exception(PyObject *exc);
+
+/* Signal handling while the GIL is released (interrupt.c).  On the main
+ * thread, gc_signals_release releases the GIL and arms `ir` so the core
+ * runs Python's signal handlers during the call; elsewhere it only
+ * releases the GIL (ir->check NULL).  gc_signals_acquire takes the GIL
+ * back and returns the exception a handler raised (new reference), or NULL. */
+typedef struct gc_signals {
+    gc_interrupt ir;
+    PyThreadState *tstate;
+    PyObject *raised;
+} gc_signals;
+void gc_signals_release(gc_signals *s);
+PyObject *gc_signals_acquire(gc_signals *s);
 int gc_interrupt_init(void);
 
 /* Module pieces, each defined in its own file and added by module.c. */

@@ -1,36 +1,39 @@
-/* interrupt.c - make Ctrl-C stop a call that runs without the GIL.
+/* interrupt.c - Python signal handlers while a call runs without the GIL.
  *
- * CPython's SIGINT handler only sets a flag that the interpreter checks
- * once it runs Python again, which a 30 s transfer would delay.  We chain a
- * handler in front of it: it sets our flag (the transfer's progress
- * callback and backoff sleeps watch it) and then calls CPython's handler,
- * so KeyboardInterrupt is raised as usual when the call returns.
+ * CPython runs a signal's Python handler only in the main thread, holding
+ * the GIL, once the interpreter checks; a 30 s transfer with the GIL
+ * released would delay that (and a handler that raises, e.g. SIGTERM ->
+ * sys.exit, would be lost or late).  So on the main thread the core calls
+ * back here every GC_CHECK_EVERY seconds: we take the GIL, let CPython run
+ * pending handlers (PyErr_CheckSignals), keep what one raised, release the
+ * GIL again.  A handler that returns normally does not disturb the call.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
 #include <pthread.h>
-#include <signal.h>
-#include <string.h>
 
 #include "gc.h"
 
-static volatile int sigint_flag;
-static struct sigaction python_action;   /* the handler we chain to */
 static pthread_t main_thread;
 static int have_main_thread;
 
-static void on_sigint(int signo, siginfo_t *info, void *context)
+/* After fork() the thread that forked is the child's main thread (CPython
+ * makes it so); remember that for calls made in the child. */
+static void atfork_child(void)
 {
-    sigint_flag = 1;
-    if (python_action.sa_flags & SA_SIGINFO)
-        python_action.sa_sigaction(signo, info, context);
-    else if (python_action.sa_handler != SIG_DFL && python_action.sa_handler != SIG_IGN)
-        python_action.sa_handler(signo);
+    main_thread = pthread_self();
+    have_main_thread = 1;
+}
+
+static void register_atfork(void)
+{
+    pthread_atfork(NULL, NULL, atfork_child);
 }
 
 int gc_interrupt_init(void)
 {
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
     PyObject *threading = NULL, *main = NULL, *ident = NULL;
     int rc = -1;
 
@@ -48,6 +51,9 @@ int gc_interrupt_init(void)
         main_thread = pthread_self();
         have_main_thread = 1;
     }
+    if (PyErr_Occurred())
+        goto done;
+    pthread_once(&once, register_atfork);
     rc = 0;
 done:
     Py_XDECREF(ident);
@@ -56,32 +62,65 @@ done:
     return rc;
 }
 
-volatile int *gc_interrupt_arm(void)
+PyObject *gc_take_exception(void)
 {
-    struct sigaction current, ours;
+#if PY_VERSION_HEX >= 0x030C0000
+    return PyErr_GetRaisedException();
+#else
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    if (type == NULL)
+        return NULL;
+    PyErr_NormalizeException(&type, &value, &tb);
+    if (value != NULL && tb != NULL)
+        PyException_SetTraceback(value, tb);
+    Py_XDECREF(type);
+    Py_XDECREF(tb);
+    return value;
+#endif
+}
 
-    if (!have_main_thread) {
-        /* Imported from another thread: learn the main thread when it calls. */
-        return NULL;
-    }
-    if (!pthread_equal(pthread_self(), main_thread))
-        return NULL;
-    if (sigaction(SIGINT, NULL, &current) != 0)
-        return NULL;
-    if (!((current.sa_flags & SA_SIGINFO) && current.sa_sigaction == on_sigint)) {
-        /* SIGINT ignored or default: nothing in Python would react to it. */
-        if (!(current.sa_flags & SA_SIGINFO) &&
-            (current.sa_handler == SIG_IGN || current.sa_handler == SIG_DFL))
-            return NULL;
-        /* Python (re)installed its handler since we last looked: chain again. */
-        python_action = current;
-        memset(&ours, 0, sizeof ours);
-        ours.sa_sigaction = on_sigint;
-        ours.sa_mask = current.sa_mask;
-        ours.sa_flags = (current.sa_flags | SA_SIGINFO) & ~SA_RESETHAND;
-        if (sigaction(SIGINT, &ours, NULL) != 0)
-            return NULL;
-    }
-    sigint_flag = 0;
-    return &sigint_flag;
+void gc_give_exception(PyObject *exc)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    PyErr_SetRaisedException(exc);
+#else
+    if (exc == NULL)
+        return;
+    PyErr_Restore(Py_NewRef((PyObject *)Py_TYPE(exc)), exc, PyException_GetTraceback(exc));
+#endif
+}
+
+/* Called by the core without the GIL, on the thread that released it. */
+static int check_signals(void *arg)
+{
+    gc_signals *s = arg;
+    int raised;
+
+    PyEval_RestoreThread(s->tstate);
+    raised = PyErr_CheckSignals() < 0;
+    if (raised && s->raised == NULL)
+        s->raised = gc_take_exception();
+    else if (raised)
+        PyErr_Clear();
+    s->tstate = PyEval_SaveThread();
+    return raised;
+}
+
+void gc_signals_release(gc_signals *s)
+{
+    s->raised = NULL;
+    s->ir.check = NULL;
+    s->ir.arg = s;
+    s->ir.fired = 0;
+    s->ir.next = 0;  /* the core sets the first check GC_CHECK_EVERY after it starts */
+    if (have_main_thread && pthread_equal(pthread_self(), main_thread))
+        s->ir.check = check_signals;
+    s->tstate = PyEval_SaveThread();
+}
+
+PyObject *gc_signals_acquire(gc_signals *s)
+{
+    PyEval_RestoreThread(s->tstate);
+    return s->raised;
 }

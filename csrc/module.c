@@ -28,9 +28,12 @@ gc_module_state *gc_module_state_of(PyObject *module)
 
 PyDoc_STRVAR(transport_error_doc,
 "Low-level error raised by the C core.\n\n"
-"Attributes: kind ('status', 'timeout', 'connection'), status, body,\n"
-"headers, method, url, attempts.  gettcommerce.errors maps it to the\n"
-"public exception tree; user code never needs to catch it.");
+"Attributes: kind (one of 'status', 'timeout', 'connection', 'too_large',\n"
+"'decode', 'nomem', 'interrupted'), status, attempts, method, url,\n"
+"endpoint, body (parsed problem JSON, text or None), headers (dict),\n"
+"retry_after (seconds the server asked to wait, or None).\n"
+"gettcommerce.errors maps it to the public exception tree; user code\n"
+"never needs to catch it.");
 
 static int core_exec(PyObject *module)
 {

@@ -1,11 +1,11 @@
 /* retry.c - which answers are retried and how long to wait (DESIGN §2):
  * 429/500/502/503/504 or a problem body saying "retryable": true; the
- * server's Retry-After / retryAfter when given, else 0.5 s * 2^n with
- * jitter, capped at 8 s. */
+ * server's retryAfter / Retry-After when given (honoured as given, bounded
+ * by the call's deadline), else 0.5 s * 2^n with jitter, capped at 8 s. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "gc.h"
@@ -48,77 +48,93 @@ double gc_retry_delay(int n, double retry_after)
     return delay * (1.0 - 0.25 * jitter_unit());
 }
 
-int gc_status_retryable(long status, const char *body, size_t body_len)
+int gc_status_retryable(long status, const cJSON *problem)
 {
-    cJSON *root, *flag;
-    int retryable;
-
     if (status == 429 || status == 500 || status == 502 || status == 503 || status == 504)
         return 1;
-    if (body == NULL || body_len == 0 || body_len > 65536)
-        return 0;
-    root = gc_json_parse(body, body_len, NULL);
-    if (root == NULL)
-        return 0;
-    flag = cJSON_GetObjectItemCaseSensitive(root, "retryable");
-    retryable = cJSON_IsTrue(flag);
-    cJSON_Delete(root);
-    return retryable;
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(problem, "retryable"));
 }
 
-/* retryAfter (seconds) from a problem body, or -1. */
-static double body_retry_after(const char *body, size_t body_len)
-{
-    cJSON *root, *value;
-    double seconds = -1;
+/* ------------------------------------------------------------ HTTP-date */
 
-    if (body == NULL || body_len == 0 || body_len > 65536)
+/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
+static long days_from_civil(long y, unsigned m, unsigned d)
+{
+    long era;
+    unsigned yoe, doy, doe;
+    y -= m <= 2;
+    era = (y >= 0 ? y : y - 399) / 400;
+    yoe = (unsigned)(y - era * 400);
+    doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+    doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + (long)doe - 719468;
+}
+
+static int digits(const char *p, int n, int *out)
+{
+    int i, v = 0;
+    for (i = 0; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9')
+            return -1;
+        v = v * 10 + (p[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+/* IMF-fixdate, the form RFC 9110 requires senders to use:
+ * "Sun, 06 Nov 1994 08:49:37 GMT".  -1 when it is not one. */
+static int parse_http_date(gc_str v, time_t *out)
+{
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    const char *p = v.data;
+    int day, year, hour, min, sec, month, found = 0;
+
+    if (v.len != 29 || p[3] != ',' || p[4] != ' ' || p[7] != ' ' || p[11] != ' ' || p[16] != ' ' ||
+        p[19] != ':' || p[22] != ':' || p[25] != ' ' || memcmp(p + 26, "GMT", 3) != 0)
         return -1;
-    root = gc_json_parse(body, body_len, NULL);
-    if (root == NULL)
+    if (digits(p + 5, 2, &day) < 0 || digits(p + 12, 4, &year) < 0 || digits(p + 17, 2, &hour) < 0 ||
+        digits(p + 20, 2, &min) < 0 || digits(p + 23, 2, &sec) < 0)
         return -1;
-    value = cJSON_GetObjectItemCaseSensitive(root, "retryAfter");
-    if (cJSON_IsNumber(value) && value->valuedouble >= 0)
-        seconds = value->valuedouble;
-    cJSON_Delete(root);
+    for (month = 0; month < 12 && !found; month++)
+        found = memcmp(months + 3 * month, p + 8, 3) == 0;
+    if (!found || day < 1 || day > 31 || hour > 23 || min > 59 || sec > 60)
+        return -1;
+    *out = (time_t)(days_from_civil(year, (unsigned)month, (unsigned)day) * 86400L + hour * 3600L +
+                    min * 60L + sec);
+    return 0;
+}
+
+double gc_retry_after_value(gc_str value, time_t now)
+{
+    char text[32];
+    char *stop = NULL;
+    double seconds;
+    time_t when;
+
+    if (value.len == 0)
+        return -1;
+    if (parse_http_date(value, &when) == 0)
+        return when > now ? (double)(when - now) : 0.0;
+    /* delta-seconds: digits only (a fraction is accepted: some servers send one). */
+    if (value.len >= sizeof text || !(value.data[0] >= '0' && value.data[0] <= '9'))
+        return -1;
+    memcpy(text, value.data, value.len);
+    text[value.len] = '\0';
+    seconds = strtod(text, &stop);
+    if (stop != text + value.len || !isfinite(seconds) || seconds < 0)
+        return -1;
     return seconds;
 }
 
-double gc_header_retry_after(const char *headers, size_t len)
+double gc_retry_after(const cJSON *problem, const char *headers, size_t len, time_t now)
 {
-    const char *p = headers, *end = headers + len;
-    static const char name[] = "retry-after:";
+    const cJSON *value = cJSON_GetObjectItemCaseSensitive(problem, "retryAfter");
+    gc_str header;
 
-    while (p && p < end) {
-        const char *eol = memchr(p, '\n', (size_t)(end - p));
-        size_t line_len = eol ? (size_t)(eol - p) : (size_t)(end - p);
-        if (line_len > sizeof name - 1 && strncasecmp(p, name, sizeof name - 1) == 0) {
-            char digits[32];
-            const char *v = p + sizeof name - 1;
-            size_t n = 0;
-            char *stop = NULL;
-            double seconds;
-            while (v < p + line_len && (*v == ' ' || *v == '\t'))
-                v++;
-            while (v < p + line_len && n < sizeof digits - 1 && *v != '\r')
-                digits[n++] = *v++;
-            digits[n] = '\0';
-            seconds = strtod(digits, &stop);
-            /* An HTTP-date form is not used by Gett; treat it as absent. */
-            if (stop != digits && seconds >= 0)
-                return seconds;
-            return -1;
-        }
-        p = eol ? eol + 1 : NULL;
-    }
+    if (cJSON_IsNumber(value) && isfinite(value->valuedouble) && value->valuedouble >= 0)
+        return value->valuedouble;
+    if (gc_header_find(headers, len, "retry-after", &header))
+        return gc_retry_after_value(header, now);
     return -1;
-}
-
-/* The server's wish, body field first (it is Gett's documented one). */
-double gc_response_retry_after(const gc_response *resp)
-{
-    double s = body_retry_after(resp->body.data, resp->body.len);
-    if (s < 0)
-        s = gc_header_retry_after(resp->headers.data, resp->headers.len);
-    return s;
 }

@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from .webhooks import AsyncWebhookApp as AsyncWebhookApp
     from .webhooks import IncomingOrder as IncomingOrder
     from .webhooks import ItemUnavailable as ItemUnavailable
+    from .webhooks import AsyncWebhookApp as AsyncWebhookApp
     from .webhooks import WebhookApp as WebhookApp
 
 _LAZY = {

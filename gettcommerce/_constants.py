@@ -13,6 +13,9 @@ DEFAULT_POOL_SIZE = 8             # idle libcurl handles kept per Client
 
 LIST_STORES_PAGE_SIZE = 100       # the API's maximum limit
 
+DEFAULT_BATCH_CONCURRENCY = 32    # transfers a batch keeps in flight
+BATCH_PROGRESS_MIN_CALLS = 1000   # progress=True shows a counter only for batches larger than this
+
 WEBHOOK_TOLERANCE = 300           # seconds a webhook Timestamp may be off, either way
 WEBHOOK_API_VERSION = "2026-01-30"
 

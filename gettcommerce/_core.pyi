@@ -1,5 +1,5 @@
 """Type stubs of gettcommerce._core, the C core (HTTP, JSON, retries, validator)."""
-from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Union
 
 from typing_extensions import final
 
@@ -8,47 +8,77 @@ cjson_version: str
 curl_has_ssl: int
 ENDPOINTS: Dict[str, Tuple[int, str, str, int, bool]]
 
+# The complete list of TransportError.kind values:
+#   "status"      a non-2xx answer (status, body, headers, retry_after are set)
+#   "timeout"     the call's deadline passed (retries included)
+#   "connection"  no usable HTTP answer (refused, reset, TLS, a header line over 100 KB...)
+#   "too_large"   the body went over max_response_bytes
+#   "decode"      a 2xx body that is not usable JSON: invalid, nested over 1000 levels,
+#                 a NUL inside a string, or bytes after the document (the message says which)
+#   "nomem"       the C core ran out of memory during the call
+#   "interrupted" a batch call in flight when a signal handler raised (it may have reached Gett)
+_Kind = Literal["status", "timeout", "connection", "too_large", "decode", "nomem", "interrupted"]
+
 class TransportError(Exception):
-    kind: str
+    kind: _Kind
     status: int
     attempts: int
     method: str
     url: str
     endpoint: str
-    body: Any
-    headers: Dict[str, str]
+    body: Any                     # parsed problem JSON, text, or None
+    headers: Dict[str, str]       # the last non-2xx answer's headers
+    retry_after: Optional[float]  # problem body's retryAfter, else Retry-After (seconds or HTTP-date)
+
+_Call = Tuple[int, Tuple[str, ...], Optional[Dict[str, Any]], Any]
 
 @final
 class Client:
+    # Every keyword is required: the defaults live in gettcommerce/_constants.py.
+    # base_url is used as given.  proxy: None = https_proxy/HTTPS_PROXY, all_proxy/ALL_PROXY and
+    # no_proxy/NO_PROXY read now, used only for an https base_url; "" = no proxy; a URL = that
+    # proxy (refused with a plain-http base_url).
     def __init__(
         self,
         base_url: str,
         api_key: str,
         user_agent: str,
         *,
-        timeout: float = ...,
-        connect_timeout: float = ...,
-        max_retries: int = ...,
-        max_response_bytes: int = ...,
-        ca_bundle: Optional[str] = ...,
-        pool_size: int = ...,
+        timeout: float,
+        connect_timeout: float,
+        max_retries: int,
+        max_response_bytes: int,
+        ca_bundle: Optional[str],
+        pool_size: int,
+        proxy: Optional[str],
     ) -> None: ...
+    # Exceptions raised by Python signal handlers during the call (or by the log hook)
+    # propagate unchanged; a handler that returns normally does not disturb the call.
     def request(
         self, endpoint: int, params: Tuple[str, ...], query: Optional[Dict[str, Any]] = ..., body: Any = ..., /
     ) -> Any: ...
+    # out: a list of len(calls) None.  Finished calls get (True, value) or (False, exception)
+    # (a TransportError, or ValueError/TypeError for a call refused locally); calls never started
+    # stay None; calls in flight when a signal handler raised get
+    # (False, TransportError(kind="interrupted")), then that exception is re-raised.
     def run_batch(
         self,
-        calls: Sequence[Tuple[int, Tuple[str, ...], Optional[Dict[str, Any]], Any]],
+        calls: Sequence[_Call],
+        out: List[Optional[Tuple[bool, Any]]],
         *,
-        concurrency: int = ...,
-        progress: bool = ...,
-    ) -> List[Tuple[bool, Any]]: ...
+        concurrency: int,
+        progress: bool,
+    ) -> None: ...
     def close(self) -> None: ...
     @property
     def idle_handles(self) -> int: ...
     @property
     def closed(self) -> bool: ...
+    @property
+    def proxy(self) -> Optional[str]: ...  # the proxy in use ("" none); None once closed
 
 def check_path_param(field: str, value: str, /) -> None: ...
+# fn(method, url, status, ms, attempt) once per HTTP attempt, after the call (single or batch);
+# an exception it raises propagates out of the call.
 def set_logger_hook(hook: Optional[Callable[[str, str, int, float, int], Any]], /) -> None: ...
 def validate_catalogset(data: Union[bytes, bytearray, memoryview, str, Dict[str, Any]], /) -> List[Tuple[str, str, str, str]]: ...

@@ -22,12 +22,17 @@ Every error the SDK raises derives from :class:`GettError`::
      └── BatchError                    some calls of a batch failed (``.errors``)
 
 The C core raises one low-level error (``gettcommerce._core.TransportError``);
-:func:`from_transport_error` maps it to the class above, and callers raise the
-result ``from`` the original so both show in a traceback.
+:func:`from_transport_error` maps it to the class above.  The public error
+carries everything the internal one knew (status, problem body, headers,
+method, URL, attempts, ``retry_after``), so callers raise it ``from None``:
+a traceback shows one error, whose message names the status, method and path
+(``404 Not Found from GET /v1/commerce/stores/x``).
 """
 from __future__ import annotations
 
+import http
 from typing import Any, Dict, List, Optional
+from urllib.parse import urlsplit
 
 __all__ = [
     "GettError",
@@ -84,7 +89,8 @@ class APIStatusError(GettError):
 
     def __init__(self, message: str, *, status_code: int, body: Any = None,
                  headers: Optional[Dict[str, str]] = None, method: Optional[str] = None,
-                 url: Optional[str] = None, attempts: int = 1) -> None:
+                 url: Optional[str] = None, attempts: int = 1,
+                 retry_after: Optional[float] = None) -> None:
         super().__init__(message)
         self.status_code = status_code
         self.body = body
@@ -106,7 +112,9 @@ class APIStatusError(GettError):
         self.error_category: Optional[str] = _str_or_none(problem.get("errorCategory"))
         retryable = problem.get("retryable")
         self.retryable: bool = retryable if isinstance(retryable, bool) else status_code in (429, 500, 502, 503, 504)
-        self.retry_after: Optional[float] = _retry_after(problem, self.headers)
+        # Seconds Gett asked to wait (problem ``retryAfter``, else the
+        # ``Retry-After`` header), parsed once by the C core per attempt.
+        self.retry_after: Optional[float] = retry_after
         errors = problem.get("errors")
         self.errors: List[Dict[str, Any]] = [e for e in errors if isinstance(e, dict)] if isinstance(errors, list) else []
 
@@ -232,33 +240,42 @@ def status_error_class(status_code: int) -> type:
 
 def make_status_error(status_code: int, body: Any, headers: Optional[Dict[str, str]] = None, *,
                       method: Optional[str] = None, url: Optional[str] = None,
-                      attempts: int = 1) -> APIStatusError:
-    """Build the right APIStatusError subclass from a response."""
+                      attempts: int = 1, retry_after: Optional[float] = None) -> APIStatusError:
+    """Build the right APIStatusError subclass from a response.
+
+    The message reads ``404 Not Found from GET /v1/commerce/stores/x: STORE_NOT_FOUND:
+    no store with storeId 'x' (requestId req_1)``; the parts Gett did not send are left out.
+    """
     cls = status_error_class(status_code)
     problem = body if isinstance(body, dict) else {}
-    parts = [f"{status_code}"]
+    message = f"{status_code}"
+    reason = _http_reason(status_code)
+    if reason:
+        message += f" {reason}"
+    if method or url:
+        message += f" from {method or ''} {_url_path(url)}".rstrip()
     code = problem.get("errorCode")
     if isinstance(code, str):
-        parts.append(code)
+        message += f": {code}"
     detail = problem.get("detail") or problem.get("title")
     if not detail and isinstance(body, str) and body.strip():
         detail = body.strip().splitlines()[0][:200]
-    message = " ".join(parts)
     if detail:
         message += f": {detail}"
     request_id = problem.get("requestId")
     if isinstance(request_id, str):
         message += f" (requestId {request_id})"
     return cls(message, status_code=status_code, body=body, headers=headers,
-               method=method, url=url, attempts=attempts)
+               method=method, url=url, attempts=attempts, retry_after=retry_after)
 
 
 def from_transport_error(exc: BaseException) -> GettError:
     """Map the C core's low-level TransportError to the class of the tree.
 
-    The C error carries ``kind`` ("status", "timeout", "connection"),
-    ``status``, ``body`` (parsed JSON, text or None), ``headers``, ``method``,
-    ``url``, ``attempts`` and a message.
+    The C error carries ``kind`` ("status", "timeout", "connection",
+    "too_large", "decode", "nomem", "interrupted"), ``status``, ``body``
+    (parsed JSON, text or None), ``headers``, ``method``, ``url``,
+    ``attempts``, ``retry_after`` and a message.
     """
     kind = getattr(exc, "kind", "connection")
     method = getattr(exc, "method", None)
@@ -267,7 +284,7 @@ def from_transport_error(exc: BaseException) -> GettError:
     if kind == "status":
         return make_status_error(getattr(exc, "status", 0), getattr(exc, "body", None),
                                  getattr(exc, "headers", None), method=method, url=url,
-                                 attempts=attempts)
+                                 attempts=attempts, retry_after=getattr(exc, "retry_after", None))
     message = str(exc.args[0]) if exc.args else "connection error"
     if kind == "timeout":
         return APITimeoutError(message, method=method, url=url, attempts=attempts)
@@ -278,15 +295,17 @@ def _str_or_none(value: Any) -> Optional[str]:
     return value if isinstance(value, str) else None
 
 
-def _retry_after(problem: Dict[str, Any], headers: Dict[str, str]) -> Optional[float]:
-    value = problem.get("retryAfter")
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and value >= 0:
-        return float(value)
-    for name, header in headers.items():
-        if name.lower() == "retry-after":
-            try:
-                seconds = float(header.strip())
-            except ValueError:
-                return None
-            return seconds if seconds >= 0 else None
-    return None
+def _http_reason(status: int) -> str:
+    """``Not Found`` for 404; '' for a status Python does not name."""
+    try:
+        return http.HTTPStatus(status).phrase
+    except ValueError:
+        return ""
+
+
+def _url_path(url: Optional[str]) -> str:
+    """The path and query of a request URL (the key is never in it: it travels in a header)."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    return parts.path + ("?" + parts.query if parts.query else "")

@@ -10,14 +10,15 @@ import datetime as _dt
 import enum
 import sys
 import time
-from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Type, TypeVar, Union
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Tuple, Type, TypeVar, Union
 
 from ._constants import (
     ONBOARDING_MAX_POLL_INTERVAL,
     ONBOARDING_POLL_INTERVAL,
     ONBOARDING_WAIT_TIMEOUT,
 )
+from ._wire import decimal_to_wire, format_datetime, parse_datetime, to_decimal
 from .errors import APITimeoutError, InvalidRequestError, InvalidTransitionError, OnboardingFailedError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -25,7 +26,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = [
     "StoreStatusValue", "PauseReason", "OrderState", "OrderStatus", "OnboardingStatus",
-    "Address", "Amounts", "Store", "StoreStatus", "Order", "Onboarding",
+    "Address", "Amounts", "Store", "StoreStatus", "Order", "Onboarding", "PARTNER_ORDER_STATUSES",
 ]
 
 
@@ -71,92 +72,41 @@ class OnboardingStatus(_WireEnum):
     ACTIVE = "active"
 
 
+# The statuses a partner sends (wire strings); ``pending`` is set by Gett only (DESIGN §2).
+PARTNER_ORDER_STATUSES = tuple(s.value for s in OrderStatus if s is not OrderStatus.PENDING)
+
 E = TypeVar("E", bound=_WireEnum)
 
 
-_WIRE_VALUES: Dict[type, Dict[str, str]] = {}
+_WIRE_VALUES: Dict[Any, Dict[str, str]] = {}
 
 
-def coerce_enum(enum_cls: Type[E], value: Any, field: str) -> str:
-    """The wire string of ``value`` (a member or its string), else InvalidRequestError."""
-    # A dict lookup: Enum.__call__ costs ~1.5 us on every status update.
-    wire = _WIRE_VALUES.get(enum_cls)
+def coerce_enum(enum_cls: Type[E], value: Any, field: str,
+                allowed: Optional[Tuple[str, ...]] = None) -> str:
+    """The wire string of ``value`` (a member or its string), else InvalidRequestError.
+
+    ``allowed`` (wire strings) narrows the values accepted and listed in the message.
+    """
+    # A dict lookup: Enum.__call__ costs ~1.5 us on every status update.  The
+    # cache key holds only str (hashing enum members would run Python code).
+    key = enum_cls if allowed is None else (enum_cls, allowed)
+    wire = _WIRE_VALUES.get(key)
     if wire is None:
-        wire = _WIRE_VALUES[enum_cls] = {m.value: m.value for m in enum_cls}
+        values = allowed if allowed is not None else [m.value for m in enum_cls]
+        wire = _WIRE_VALUES[key] = {v: v for v in values}
     if isinstance(value, str):  # members are str too, and hash like their value
         found = wire.get(value)
         if found is not None:
             return found
-    allowed = ", ".join(repr(m.value) for m in enum_cls)
-    raise InvalidRequestError(f"{field} must be one of {allowed} (or a gett.{enum_cls.__name__}), "
+    names = ", ".join(repr(v) for v in wire)
+    raise InvalidRequestError(f"{field} must be one of {names} (or a gett.{enum_cls.__name__}), "
                               f"not {value!r}", field=field, value=value)
 
 
 # ---------------------------------------------------------------- conversions
-
-def parse_datetime(value: Any) -> Optional[_dt.datetime]:
-    """ISO-8601 text from the wire -> aware datetime (UTC when no offset given)."""
-    if value is None or isinstance(value, _dt.datetime):
-        return value
-    if not isinstance(value, str) or not value:
-        return None
-    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
-    try:
-        parsed = _dt.datetime.fromisoformat(text)
-    except ValueError:
-        # Python < 3.11 rejects some ISO forms (e.g. 3 fractional digits + Z
-        # were fixed above; other odd forms are kept as None, not guessed).
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=_dt.timezone.utc)
-    return parsed
-
-
-def format_datetime(value: Any, field: str) -> str:
-    """An aware datetime (or ISO text) -> ISO-8601 UTC text for the wire."""
-    if isinstance(value, str):
-        parsed = parse_datetime(value)
-        if parsed is None:
-            raise InvalidRequestError(f"{field} must be an ISO-8601 date-time, not {value!r}",
-                                      field=field, value=value)
-        value = parsed
-    if not isinstance(value, _dt.datetime):
-        raise InvalidRequestError(f"{field} must be a datetime, not {type(value).__name__}",
-                                  field=field, value=value)
-    if value.tzinfo is None:
-        raise InvalidRequestError(f"{field} must be timezone-aware (e.g. datetime.now(timezone.utc))",
-                                  field=field, value=value)
-    utc = value.astimezone(_dt.timezone.utc)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
-
-
-def to_decimal(value: Any, field: str = "amount") -> Optional[Decimal]:
-    """A wire number -> Decimal, exact for what the JSON text showed (via repr of float)."""
-    if value is None:
-        return None
-    if isinstance(value, Decimal):
-        return value
-    if isinstance(value, bool):
-        raise InvalidRequestError(f"{field} must be a number, not a bool", field=field, value=value)
-    if isinstance(value, int):
-        return Decimal(value)
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, str):
-        try:
-            return Decimal(value)
-        except InvalidOperation:
-            pass
-    raise InvalidRequestError(f"{field} must be a number, not {value!r}", field=field, value=value)
-
-
-def decimal_to_wire(value: Optional[Decimal]) -> Union[int, float, None]:
-    """Decimal -> the JSON number Gett expects (major units)."""
-    if value is None:
-        return None
-    if value == value.to_integral_value():
-        return int(value)
-    return float(value)
+# Timestamps and money use the wire module's rules (re-exported here: they
+# have been importable from gettcommerce.models).
+__all__ += ["parse_datetime", "format_datetime", "to_decimal", "decimal_to_wire"]
 
 
 def _check_str(value: Any, field: str) -> str:
@@ -258,7 +208,7 @@ class Amounts(_Model):
     def __init__(self, sub_total: Any = 0, *, taxes: Any = None, fees: Any = None,
                  promotions: Any = None, adjustments: Any = None, tip: Any = None,
                  total: Any = None) -> None:
-        self.sub_total = to_decimal(sub_total, "sub_total") or Decimal(0)
+        self.sub_total: Decimal = to_decimal(sub_total, "sub_total") or Decimal(0)
         self.taxes = to_decimal(taxes, "taxes")
         self.fees = to_decimal(fees, "fees")
         self.promotions = to_decimal(promotions, "promotions")
@@ -266,7 +216,8 @@ class Amounts(_Model):
         self.tip = to_decimal(tip, "tip")
         computed = (self.sub_total + (self.fees or 0) - (self.promotions or 0) + (self.taxes or 0)
                     + (self.adjustments or 0) + (self.tip or 0))
-        self.total = to_decimal(total, "total") if total is not None else computed
+        given = to_decimal(total, "total")
+        self.total: Decimal = given if given is not None else computed
 
     @classmethod
     def from_dict(cls, data: Optional[Dict[str, Any]]) -> Optional["Amounts"]:
@@ -305,8 +256,12 @@ class StoreStatus(_Model):
     @classmethod
     def from_dict(cls, data: Dict[str, Any], store_id: Optional[str] = None) -> "StoreStatus":
         data = data or {}
-        return cls(data.get("status"), data.get("reason"), parse_datetime(data.get("pausedAt")),
-                   parse_datetime(data.get("resumeAt")), store_id)
+        paused_at = data.get("pausedAt")
+        resume_at = data.get("resumeAt")
+        # Most answers are "online" without times: skip two calls then (hot path).
+        return cls(data.get("status"), data.get("reason"),
+                   None if paused_at is None else parse_datetime(paused_at),
+                   None if resume_at is None else parse_datetime(resume_at), store_id)
 
     def to_dict(self) -> Dict[str, Any]:
         return {"status": self.status, "reason": self.reason,

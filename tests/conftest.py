@@ -215,3 +215,13 @@ def server():
 def client(server):
     with gett.Client(api_key=API_KEY, base_url=server.url, timeout=5.0) as c:
         yield c
+
+
+def core_client(base_url: str, api_key: str = "zpka_core", user_agent: str = "ua/1", **kw: Any):
+    """A gettcommerce._core.Client with every required keyword at its default."""
+    from gettcommerce import _constants as c
+    args = dict(timeout=c.DEFAULT_TIMEOUT, connect_timeout=c.DEFAULT_CONNECT_TIMEOUT,
+                max_retries=c.DEFAULT_MAX_RETRIES, max_response_bytes=c.DEFAULT_MAX_RESPONSE_BYTES,
+                ca_bundle=None, pool_size=c.DEFAULT_POOL_SIZE, proxy=None)
+    args.update(kw)
+    return gett._core.Client(base_url, api_key, user_agent, **args)

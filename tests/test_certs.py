@@ -88,9 +88,6 @@ def test_this_machine_has_a_bundle():
     assert found is not None and found in _certs.SYSTEM_CA_BUNDLES
 
 
-@pytest.mark.xfail(strict=True, reason="needs the one-line hook in gettcommerce/_client.py Client.__init__: "
-                   "ca_bundle = os.environ.get('SSL_CERT_FILE') or _certs.ca_bundle_for(url); "
-                   "remove this mark when it lands")
 def test_a_https_client_without_any_bundle_says_how_to_give_one(tmp_path, monkeypatch, no_certifi):
     import gettcommerce as gett
     monkeypatch.delenv("SSL_CERT_FILE", raising=False)

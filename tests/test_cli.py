@@ -137,13 +137,11 @@ def test_onboarding_register_status_activate(standalone):
     assert reg.returncode == 0, reg.stderr
     onboarding = json.loads(reg.stdout)
     assert onboarding["status"] == "pending_catalog"
-    deadline = time.monotonic() + 10
-    while True:
-        shown = json.loads(gett(standalone, "onboarding", "status", onboarding["onboardingId"], "--json").stdout)
-        if shown["status"] == "catalog_failed" or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    assert shown["status"] == "catalog_failed" and "404" in shown["error"]
+    # --wait polls with its own deadline; a failed catalog prints the onboarding and exits 1.
+    shown = gett(standalone, "onboarding", "status", onboarding["onboardingId"], "--wait", "30", "--json")
+    assert shown.returncode == 1 and "failed" in shown.stderr
+    failed = json.loads(shown.stdout)
+    assert failed["status"] == "catalog_failed" and "404" in failed["error"]
     refused = gett(standalone, "onboarding", "activate", onboarding["onboardingId"])
     assert refused.returncode == 1 and "only ready_to_activate" in refused.stderr
     dup = gett(standalone, "onboarding", "register", "--partner-store-id", "cli-1", "--name", "x",
@@ -155,3 +153,15 @@ def test_usage_errors_exit_2():
     result = subprocess.run([sys.executable, "-m", "gettcommerce", "orders", "status", "o1"], cwd=ROOT,
                             env=_env(), capture_output=True, text=True, timeout=30)
     assert result.returncode == 2 and "one of the arguments" in result.stderr
+
+
+def test_enum_choices_are_the_sdks_and_never_offer_pending(capsys):
+    from gettcommerce import cli
+    import gettcommerce as gett
+    with pytest.raises(SystemExit) as info:
+        cli.main(["orders", "status", "o1", "--status", "pending"])
+    assert info.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'pending'" in err and err.count("pending") == 1
+    assert cli.ORDER_STATUSES == ("confirmed", "preparing", "ready", "inTransit")
+    assert cli.PAUSE_REASONS == tuple(r.value for r in gett.PauseReason)

@@ -3,7 +3,8 @@ and parsed result, error classes, and local argument checks."""
 from __future__ import annotations
 
 import datetime as dt
-from decimal import Decimal
+import http
+import traceback
 
 import pytest
 
@@ -198,61 +199,6 @@ def test_ids_with_slash_crlf_nul_are_refused_locally(server, client, bad):
     assert server.requests == []
 
 
-# ------------------------------------------------------------ models bound to the client
-
-def test_store_methods_call_through_the_client(server, client):
-    server.add(Reply(200, STORE), Reply(200, STATUS_PAUSED), Reply(200, {"status": "online"}),
-               Reply(200, dict(STORE, phone="+1 999")))
-    store = client.stores.get("s1")
-    assert store.pause("too_busy").status == "paused" and store.status == "paused"
-    assert store.resume().is_online and store.status == "online"
-    assert store.update(phone="+1 999") is store and store.phone == "+1 999"
-    assert server.requests[3].json == {"phone": "+1 999"}
-
-
-def test_order_object_tracks_state_and_refuses_misuse_without_a_request(server, client):
-    order = client.order("o-1")
-    order.confirm().start_preparing().mark_ready()
-    assert order.status == "ready"
-    with pytest.raises(gett.InvalidTransitionError, match="only moves forward"):
-        order.confirm()
-    with pytest.raises(gett.InvalidTransitionError, match="reason"):
-        order.cancel("")
-    order.complete()
-    assert order.state == "completed" and order.is_closed
-    with pytest.raises(gett.InvalidTransitionError, match="already completed"):
-        order.cancel("too late")
-    with pytest.raises(gett.InvalidTransitionError):
-        order.mark_in_transit()
-    assert [r.json for r in server.requests] == [
-        {"status": "confirmed"}, {"status": "preparing"}, {"status": "ready"}, {"state": "completed"}]
-
-
-def test_onboarding_wait_polls_until_ready_with_progress(server, client, capsys):
-    server.add(Reply(201, ONBOARDING), Reply(200, dict(ONBOARDING, status="catalog_ingesting")),
-               Reply(200, dict(ONBOARDING, status="ready_to_activate")))
-    ob = client.onboarding.register(partner_store_id="p-1", name="P", catalog_callback_url="http://c/x",
-                                    webhook_url="http://w/x")
-    assert ob.wait(timeout=5, poll_interval=0.01, progress=True) is ob
-    assert ob.status == "ready_to_activate"
-    assert "ready_to_activate" in capsys.readouterr().err
-
-
-def test_onboarding_wait_raises_on_catalog_failed(server, client):
-    server.add(Reply(200, dict(ONBOARDING, status="catalog_failed", error="/items/x: dangling")))
-    ob = gett.Onboarding("ob-1", status="pending_catalog", client=client)
-    with pytest.raises(gett.OnboardingFailedError) as info:
-        ob.wait(timeout=5, poll_interval=0.01)
-    assert info.value.error == "/items/x: dangling" and "dangling" in str(info.value)
-
-
-def test_onboarding_wait_times_out(server, client):
-    server.default = lambda req: Reply(200, ONBOARDING)
-    ob = gett.Onboarding("ob-1", status="pending_catalog", client=client)
-    with pytest.raises(gett.APITimeoutError, match="still pending_catalog"):
-        ob.wait(timeout=0.2, poll_interval=0.05)
-
-
 # ------------------------------------------------------------ errors
 
 @pytest.mark.parametrize("status,cls,code", [
@@ -283,7 +229,10 @@ def test_problem_json_maps_to_the_right_class_with_every_field(server, status, c
     assert err.headers["X-RateLimit-Remaining"] == "0"
     assert code in str(err) and "req_abc123" in str(err)
     assert err.method == "GET" and err.url.endswith("/v1/commerce/stores/s1")
-    assert isinstance(err.__cause__, gett._core.TransportError)
+    phrase = http.HTTPStatus(status).phrase
+    assert str(err).startswith(f"{status} {phrase} from GET /v1/commerce/stores/s1: {code}: explained")
+    # Everything the internal TransportError knew is on err: it is not chained.
+    assert err.__cause__ is None and err.__suppress_context__
 
 
 def test_html_502_page_gives_internal_server_error_with_text_detail(server):
@@ -386,6 +335,9 @@ def test_client_argument_checks(monkeypatch):
         gett.Client(api_key="k", timeout=0)
     with pytest.raises(gett.InvalidRequestError, match="max_retries"):
         gett.Client(api_key="k", max_retries=-1)
+    with pytest.raises(gett.InvalidRequestError, match="pool_size") as info:
+        gett.Client(api_key="k", pool_size=0)  # the C core's limit, as a typed error
+    assert info.value.field == "pool_size"
 
 
 def test_environment_variables_configure_the_client(server, monkeypatch):
@@ -409,7 +361,237 @@ def test_close_is_idempotent_and_later_calls_fail_clearly(server):
         client.stores.get("s1")
 
 
-def test_amounts_are_decimal(server):
-    amounts = gett.Amounts.from_dict({"subTotal": 15.0, "taxes": 1.25, "fees": 2})
-    assert amounts.sub_total == Decimal("15.0") and amounts.total == Decimal("18.25")
-    assert amounts.to_dict() == {"subTotal": 15, "taxes": 1.25, "fees": 2, "total": 18.25}
+# ------------------------------------------------------------ listings: pages outside parsing
+
+def test_stores_iter_fetches_each_page_only_when_needed(server, client):
+    pages = {0: {"stores": [dict(STORE, storeId="a"), dict(STORE, storeId="b")], "hasMore": True},
+             2: {"stores": [dict(STORE, storeId="c")], "hasMore": False}}
+    server.default = lambda req: Reply(200, pages[int(req.query["offset"])])
+    stores = client.stores.iter(page_size=2)
+    assert server.requests == []  # lazy: nothing sent before the first item is asked for
+    assert next(stores).store_id == "a" and next(stores).store_id == "b"
+    assert [r.query for r in server.requests] == [{"limit": "2", "offset": "0"}]
+    assert [s.store_id for s in stores] == ["c"]
+    assert [r.query for r in server.requests] == [{"limit": "2", "offset": "0"},
+                                                  {"limit": "2", "offset": "2"}]
+
+
+@pytest.mark.parametrize("page_size", [0, 101, "10", True])
+def test_stores_iter_page_size_is_checked(client, page_size):
+    with pytest.raises(gett.InvalidRequestError) as info:
+        client.stores.iter(page_size=page_size)
+    assert info.value.field == "page_size"
+
+
+def test_a_listing_that_repeats_its_page_stops_with_a_typed_error(server, client):
+    server.default = lambda req: Reply(200, {"stores": [STORE], "hasMore": True})
+    with pytest.raises(gett.APIConnectionError, match="same 1 item"):
+        client.stores.list()
+    assert len(server.requests) == 2
+
+
+def test_a_listing_with_an_empty_page_and_has_more_stops_with_a_typed_error(server, client):
+    server.default = lambda req: Reply(200, {"stores": [], "hasMore": True})
+    with pytest.raises(gett.APIConnectionError, match="no items but hasMore"):
+        client.stores.list()
+    assert len(server.requests) == 1
+
+
+def test_timeout_bounds_a_whole_listing(server):
+    # Every page is new and says hasMore: only the listing's deadline ends it.
+    server.default = lambda req: Reply(200, {"stores": [dict(STORE, storeId=f"s{req.query['offset']}")],
+                                             "hasMore": True})
+    with gett.Client(api_key=API_KEY, base_url=server.url, timeout=0.2) as client:
+        with pytest.raises(gett.APITimeoutError, match="listing took more than 0.2 s"):
+            client.stores.list()
+    assert len(server.requests) > 1
+
+
+# ------------------------------------------------------------ answers of the wrong shape
+
+EMPTY_ANSWER_CALLS = [
+    ("register_store", 201, "'onboardingId'",
+     lambda c: c.onboarding.register(partner_store_id="p", name="n", catalog_callback_url="https://c/x",
+                                     webhook_url="https://w/x")),
+    ("get_store", 200, "'storeId'", lambda c: c.stores.get("s1")),
+    ("get_store_status", 200, "'status'", lambda c: c.stores.get_status("s1")),
+    ("activate_store", 200, "'storeId'", lambda c: c.onboarding.activate("ob-1")),
+    ("get_onboarding", 200, "'onboardingId'", lambda c: c.onboarding.get("ob-1")),
+]
+
+
+@pytest.mark.parametrize("body", [b"", b"{}", b"null"], ids=["empty", "object", "null"])
+@pytest.mark.parametrize("name,status,missing,call", EMPTY_ANSWER_CALLS, ids=[c[0] for c in EMPTY_ANSWER_CALLS])
+def test_an_empty_answer_where_an_object_is_due_is_an_error_naming_the_call(server, client, body, name,
+                                                                            status, missing, call):
+    server.default = lambda req: Reply(status, body=body, content_type="application/json")
+    with pytest.raises(gett.APIConnectionError) as info:
+        call(client)
+    assert name in str(info.value) and missing in str(info.value)
+
+
+def test_a_deeply_nested_answer_is_a_typed_error_not_a_recursion_error(server, client):
+    deep = b"[" * 990 + b"]" * 990
+    server.default = lambda req: Reply(200, body=deep)
+    for call in (lambda: client.stores.get("s1"), lambda: client.onboarding.get("ob-1")):
+        with pytest.raises(gett.APIConnectionError) as info:
+            call()
+        assert len(str(info.value)) < 500
+    with client.batch() as batch:
+        batch.stores.get("s1")
+        batch.orders.update_status("o-1", status="ready")
+    assert isinstance(batch.results[0], gett.APIConnectionError) and batch.results[1] is None
+
+
+# ------------------------------------------------------------ retried writes Gett had applied
+
+def _already(state):
+    return Reply(409, problem(409, "CONFLICT", detail=f"order o-1 is already {state}; a closed order "
+                                                       "takes no updates"))
+
+
+@pytest.mark.parametrize("close", ["complete", "cancel"])
+def test_a_retried_close_refused_as_already_done_is_success(server, client, close):
+    state = "completed" if close == "complete" else "cancelled"
+    server.add(Reply(action="close"), _already(state))  # the first answer is lost
+    order = client.order("o-1")
+    getattr(order, close)(*(["Item out of stock"] if close == "cancel" else []))
+    assert order.state == state and len(server.requests) == 2
+    assert server.requests[0].json == server.requests[1].json
+
+
+def test_a_retried_close_refused_for_the_other_terminal_state_stays_an_error(server, client):
+    server.add(Reply(action="close"), _already("cancelled"))
+    with pytest.raises(gett.ConflictError, match="already cancelled"):
+        client.order("o-1").complete()
+
+
+def test_a_close_refused_at_the_first_attempt_stays_an_error(server, client):
+    server.add(_already("completed"))
+    with pytest.raises(gett.ConflictError):
+        client.orders.update_status("o-1", state="completed")
+
+
+def test_a_retried_onboarding_cancel_answered_404_is_success(server, client):
+    server.add(Reply(action="close"), Reply(404, problem(404, "NOT_FOUND")))
+    assert client.onboarding.cancel("ob-1") is None
+    assert [r.method for r in server.requests] == ["DELETE", "DELETE"]
+    server.add(Reply(404, problem(404, "NOT_FOUND")))
+    with pytest.raises(gett.NotFoundError):
+        client.onboarding.cancel("ob-2")
+
+
+# ------------------------------------------------------------ what the SDK sends, and never sends
+
+def test_pending_is_never_offered_as_an_allowed_status(server, client):
+    for bad in ("done", "pending", gett.OrderStatus.PENDING):
+        with pytest.raises(gett.InvalidRequestError) as info:
+            client.orders.update_status("o-1", status=bad)
+        assert "'pending'" not in str(info.value).replace("status 'pending' is set by Gett", "")
+        for value in ("confirmed", "preparing", "ready", "inTransit"):
+            assert value in str(info.value)
+    assert server.requests == []
+
+
+@pytest.mark.parametrize("text", ["2026-01-15", "2099-01-15T12:00:00", "2099-01-15 12:00"])
+def test_date_times_without_a_time_or_zone_are_refused(server, client, text):
+    with pytest.raises(gett.InvalidRequestError) as info:
+        client.orders.update_status("o-1", status="confirmed", estimated_ready_at=text)
+    assert info.value.field == "estimated_ready_at"
+    with pytest.raises(gett.InvalidRequestError) as info:
+        client.stores.pause("s1", "too_busy", resume_at=text)
+    assert info.value.field == "resume_at"
+    assert server.requests == []
+
+
+def test_a_past_resume_at_is_refused_as_text_too(server, client):
+    with pytest.raises(gett.InvalidRequestError, match="future") as info:
+        client.stores.pause("s1", "too_busy", resume_at="2000-01-01T00:00:00Z")
+    assert info.value.field == "resume_at" and server.requests == []
+    server.add(Reply(200, STATUS_PAUSED))
+    client.stores.pause("s1", "too_busy", resume_at="2099-01-01T13:00:00+01:00")
+    assert only(server).json["resumeAt"] == "2099-01-01T12:00:00.000Z"
+
+
+def test_an_empty_description_is_sent_as_is(server, client):
+    server.add(Reply(200, dict(STORE, description="")), Reply(201, ONBOARDING))
+    assert client.stores.update("s1", description="").description == ""
+    client.onboarding.register(partner_store_id="p-1", name="n", catalog_callback_url="https://c/x",
+                               webhook_url="https://w/x", description="")
+    assert [r.json.get("description") for r in server.requests] == ["", ""]
+
+
+# ------------------------------------------------------------ client configuration
+
+@pytest.mark.parametrize("url", ["https://api.example.com/?x=1", "https://api.example.com/v1#frag",
+                                 "http://127.0.0.1:1/?"])
+def test_a_base_url_with_a_query_or_fragment_is_refused(url):
+    with pytest.raises(gett.InvalidRequestError, match="base_url") as info:
+        gett.Client(api_key=API_KEY, base_url=url)
+    assert info.value.field == "base_url"
+
+
+def test_one_trailing_slash_of_the_base_url_is_dropped(server):
+    server.add(Reply(200, {"status": "online"}))
+    with gett.Client(api_key=API_KEY, base_url=server.url + "/") as client:
+        assert client.base_url == server.url
+        client.stores.get_status("s1")
+    assert only(server).path == "/v1/commerce/stores/s1/status"
+
+
+@pytest.mark.parametrize("kwargs", [
+    {"base_url": "ftp://example.com"},
+    {"base_url": "https://api.example.com/?q"},
+    {"timeout": -1},
+    {"proxy": "ftp://proxy:21"},
+    {"api_key": "zpka_secret_key_4242 with a space"},
+])
+def test_no_frame_of_a_failed_client_init_shows_the_key(kwargs):
+    secret = kwargs.pop("api_key", "zpka_secret_key_4242")
+    try:
+        gett.Client(api_key=secret, **kwargs)
+    except gett.InvalidRequestError as exc:
+        caught = exc
+    else:
+        raise AssertionError("Client() accepted a bad argument")
+    # Every frame from Client() down to the raise (this test's own frame holds the key).
+    frames = traceback.StackSummary.extract(traceback.walk_tb(caught.__traceback__.tb_next),
+                                            capture_locals=True)
+    text = "".join(frames.format())
+    assert "zpka_secret_key_4242" not in text
+    assert "api key hidden" in text  # the frame was captured, with the key masked
+
+
+@pytest.mark.parametrize("proxy,base,field_ok", [
+    ("ftp://proxy:21", "https://api.example.com", False),
+    ("http://proxy:notaport", "https://api.example.com", False),
+    ("http://proxy\r\n:3128", "https://api.example.com", False),
+    (3128, "https://api.example.com", False),
+    ("http://proxy:3128", "http://127.0.0.1:1", False),  # the key would go in clear to the proxy
+    ("http://proxy:3128", "https://api.example.com", True),
+    ("socks5h://proxy:1080", "https://api.example.com", True),
+    ("", "http://127.0.0.1:1", True),
+    (None, "http://127.0.0.1:1", True),
+])
+def test_proxy_is_validated(proxy, base, field_ok):
+    if field_ok:
+        with gett.Client(api_key=API_KEY, base_url=base, proxy=proxy) as client:
+            # What the C core was given; a plain-http base_url never uses one.
+            assert client._core.proxy == (proxy if base.startswith("https") else "")
+    else:
+        with pytest.raises(gett.InvalidRequestError) as info:
+            gett.Client(api_key=API_KEY, base_url=base, proxy=proxy)
+        assert info.value.field == "proxy"
+
+
+# ------------------------------------------------------------ error messages
+
+def test_a_bodiless_error_names_status_method_and_path(server):
+    server.default = lambda req: Reply(404)
+    with gett.Client(api_key=API_KEY, base_url=server.url, max_retries=0) as client:
+        with pytest.raises(gett.NotFoundError) as info:
+            client.stores.get("x")
+    assert str(info.value) == "404 Not Found from GET /v1/commerce/stores/x"
+    # The internal TransportError adds nothing: it is not chained into the traceback.
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert "TransportError" not in "".join(traceback.format_exception(info.value))

@@ -180,16 +180,17 @@ def test_invalid_utf8_in_json_strings_is_replaced_not_a_crash(raw):
 
 
 def test_json_nested_100000_deep_is_a_typed_error_and_1000_deep_is_fine(raw):
-    # cJSON's nesting cap (1000) is also the converter's: deeper is refused
-    # by the parser with a typed error, never a stack overflow.
+    # cJSON's nesting cap (1000) bounds every tree the converter walks:
+    # deeper is refused by the parser with a typed error saying so, never a
+    # stack overflow.
     deep = b"[" * 100_000 + b"]" * 100_000
     raw.add(send(response_bytes(200, b'{"storeId": ' + deep + b"}"), keep_alive=True))
     with make_client(raw.url) as client:
-        with pytest.raises(gett.APIConnectionError, match="not valid JSON") as info:
+        with pytest.raises(gett.APIConnectionError, match="nested more than 1000 levels deep") as info:
             client.stores.get("s1")
         assert not isinstance(info.value, gett.InvalidRequestError)
         raw.add(send(response_bytes(200, b"[" * 1001 + b"]" * 1001), keep_alive=True))
-        with pytest.raises(gett.APIConnectionError, match="not valid JSON"):
+        with pytest.raises(gett.APIConnectionError, match="nested more than 1000 levels deep"):
             client._request(gett._client.EP_GET_STORE, ("s1",))
         raw.add(send(response_bytes(200, b"[" * 1000 + b"]" * 1000), keep_alive=True))
         value = client._request(gett._client.EP_GET_STORE, ("s1",))
@@ -232,7 +233,7 @@ def test_one_undecodable_answer_does_not_cost_a_batch_its_other_results(raw):
         assert results[1].name == "\ufffd"
         ((index, error),) = batch.errors
         assert index == 2 and isinstance(error, gett.APIConnectionError)
-        assert "not valid JSON" in str(error)
+        assert "nested more than 1000 levels deep" in str(error)
         assert client._core.idle_handles == 1
 
 
@@ -438,3 +439,44 @@ def test_sixteen_threads_share_one_client_under_random_faults(sandbox, store_id)
         assert sandbox.request_count("GET /v1/commerce/*") == hits + successes
         assert client._core.idle_handles <= THREADS
         assert elapsed < 60
+
+
+# ------------------------------------------------------------ hostile answers (issue 11 #3, #9)
+
+def test_a_header_line_over_100_kb_is_a_connection_error_that_says_so(raw):
+    huge = send(response_bytes(200, b"{}", headers={"X-Padding": "a" * 150_000}))
+    raw.add(huge)
+    with make_client(raw.url, max_retries=0) as client:
+        with pytest.raises(gett.APIConnectionError, match="header line over 100 KB"):
+            client.stores.get("s1")
+        assert_recovers(client)
+        # In a batch, only that call fails.
+        raw.add(ok_json({"storeId": "a"}), huge, ok_json({"storeId": "c"}))
+        batch = client.batch(concurrency=1)
+        for sid in "abc":
+            batch.stores.get(sid)
+        results = batch.run()
+        assert results[0].store_id == "a" and results[2].store_id == "c"
+        assert isinstance(results[1], gett.APIConnectionError) and "100 KB" in str(results[1])
+
+
+@pytest.mark.parametrize("body, what", [
+    (b'{"storeId": "s1", "name": "on\\u0000line"}', r"NUL character \(raw or \\u0000\)"),
+    (b'{"storeId": "s1", "na\\u0000me": "x"}', r"NUL character \(raw or \\u0000\)"),
+    (b'{"storeId": "s1", "name": "on\x00line"}', r"NUL character \(raw or \\u0000\)"),
+    (b'{"storeId": "s1"}\x00{"storeId": "s2"}', "followed by other bytes"),
+    (b'{"storeId":\x00"s1"}', "NUL character"),
+    (b'{"storeId": "s1"} x', "followed by other bytes"),
+])
+def test_a_nul_or_trailing_bytes_are_refused_never_truncated(raw, body, what):
+    raw.add(send(response_bytes(200, body), keep_alive=True))
+    with make_client(raw.url) as client:
+        with pytest.raises(gett.APIConnectionError, match=what):
+            client.stores.get("s1")
+        assert_recovers(client)
+
+
+def test_escaped_backslash_before_u0000_text_is_not_a_nul(raw):
+    raw.add(send(response_bytes(200, b'{"storeId": "s1", "name": "a\\\\u0000b"}'), keep_alive=True))
+    with make_client(raw.url) as client:
+        assert client.stores.get("s1").name == "a\\u0000b"

@@ -22,6 +22,7 @@ import pytest
 
 import gettcommerce as gett
 from gettcommerce import _core
+from conftest import core_client
 from gettcommerce._client import EP_GET_ONBOARDING, EP_GET_STORE, EP_GET_STORE_STATUS
 from gettcommerce._samples import sample_catalogset
 from gettcommerce.catalog import CatalogIssue, CatalogSet, validate_catalogset
@@ -60,7 +61,7 @@ def assert_flat(make, types, n=N):
 
 def test_core_client_create_and_destroy():
     def make():
-        c = _core.Client("http://127.0.0.1:9", "zpka_ref", "ua/1", timeout=1.0, pool_size=2)
+        c = core_client("http://127.0.0.1:9", "zpka_ref", timeout=1.0, pool_size=2)
         repr(c)
         c.idle_handles
     assert_flat(make, [_core.Client])
@@ -68,16 +69,16 @@ def test_core_client_create_and_destroy():
 
 def test_core_client_closed_explicitly_and_failed_inits():
     def make():
-        c = _core.Client("http://127.0.0.1:9", "zpka_ref", "ua/1", ca_bundle="/dev/null")
+        c = core_client("http://127.0.0.1:9", "zpka_ref", ca_bundle="/dev/null")
         c.close()
         c.close()
         for bad in ({"timeout": -1.0}, {"pool_size": 0}):
             try:
-                _core.Client("http://127.0.0.1:9", "zpka_ref", "ua/1", **bad)
+                core_client("http://127.0.0.1:9", "zpka_ref", **bad)
             except ValueError:
                 pass
         try:
-            _core.Client("http://127.0.0.1:9", "zpka\r\nref", "ua/1")
+            core_client("http://127.0.0.1:9", "zpka\r\nref")
         except ValueError:
             pass
         try:
@@ -107,7 +108,7 @@ def test_transport_errors_raised_by_failed_requests():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    client = _core.Client(f"http://127.0.0.1:{port}", "zpka_ref", "ua/1", max_retries=0, timeout=2.0)
+    client = core_client(f"http://127.0.0.1:{port}", "zpka_ref", max_retries=0, timeout=2.0)
 
     def make():
         try:
@@ -228,14 +229,15 @@ def test_ten_thousand_sdk_calls_build_models_without_leaks(child_server):
 
 
 def test_ten_thousand_run_batch_calls(child_server):
-    client = _core.Client(child_server, "zpka_ref", "ua/1", max_retries=0, timeout=5.0)
+    client = core_client(child_server, "zpka_ref", max_retries=0, timeout=5.0)
     calls = [(EP_GET_STORE, ("s1",), None, None),            # 200 -> dict
              (EP_GET_STORE, ("a/b",), None, None),           # refused locally -> ValueError
              (EP_GET_STORE_STATUS, ("s1",), {"q": 1}, None),  # 200 -> dict
              (EP_GET_ONBOARDING, ("missing",), None, None)]   # 404 -> TransportError
 
     def make():
-        results = client.run_batch(calls, concurrency=4)
+        results = [None] * len(calls)
+        assert client.run_batch(calls, results, concurrency=4, progress=False) is None
         assert [ok for ok, _ in results] == [True, False, True, False]
     try:
         assert_flat(make, [_core.TransportError, _core.Client, ValueError], n=N // 4)

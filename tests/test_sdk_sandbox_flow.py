@@ -101,3 +101,11 @@ def test_batch_of_5000_status_updates(sandbox, client):
     with pytest.raises(gett.BatchError) as info:
         batch.raise_for_errors()
     assert len(info.value.errors) == 2500 and info.value.total == 5000
+
+
+def test_stores_iter_pages_through_the_sandbox(sandbox, client):
+    ids = {sandbox.create_store(partner_store_id=f"p-{i}", name=f"Store {i}") for i in range(5)}
+    sandbox.clear_requests()
+    assert {s.store_id for s in client.stores.iter(page_size=2)} == ids
+    assert sandbox.request_count("GET /v1/commerce/stores") == 3
+    assert {s.store_id for s in client.stores.list()} == ids

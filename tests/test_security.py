@@ -10,10 +10,12 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import os
 import shutil
 import socket
 import ssl
 import subprocess
+import sys
 import threading
 import time
 import traceback
@@ -24,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import gettcommerce as gett
-from conftest import API_KEY, Reply, problem
+from conftest import API_KEY, Reply, core_client, problem
 from gettcommerce import webhooks
 from gettcommerce.sandbox import Sandbox
 from rawserver import RawServer, endless, hang
@@ -237,7 +239,7 @@ def test_the_core_refuses_crlf_in_header_material_too():
     for kwargs in ({"api_key": "k\r\nX: 1"}, {"user_agent": "ua\r\nX: 1"}, {"base_url": "http://h\n"}):
         args = {"base_url": "http://127.0.0.1:1", "api_key": "k", "user_agent": "ua", **kwargs}
         with pytest.raises(ValueError, match="CR, LF or NUL"):
-            gett._core.Client(args["base_url"], args["api_key"], args["user_agent"])
+            core_client(args["base_url"], args["api_key"], args["user_agent"])
 
 
 # ------------------------------------------------------------ the key stays secret
@@ -407,3 +409,137 @@ def test_sandbox_caps_the_pulled_catalog_size(declared):
                 onboarding.wait(timeout=20, poll_interval=0.05)
             assert "262144-byte limit" in (info.value.error or str(info.value))
             assert time.monotonic() - started < 15
+
+
+# ------------------------------------------------------------ proxies (issue 11 #6)
+
+PROXY_VARS = ("http_proxy", "HTTP_PROXY", "https_proxy", "HTTPS_PROXY", "all_proxy", "ALL_PROXY",
+              "no_proxy", "NO_PROXY")
+
+
+@pytest.fixture
+def proxy(monkeypatch):
+    """A raw server posing as a proxy: it records what reaches it and refuses it."""
+    for name in PROXY_VARS:
+        monkeypatch.delenv(name, raising=False)
+    from rawserver import response_bytes, send
+    with RawServer() as srv:
+        srv.default = send(response_bytes(403, b"", reason="Forbidden", content_type=None))
+        yield srv
+
+
+def test_plain_http_never_goes_through_an_environment_proxy(server, proxy, monkeypatch):
+    # The key travels in clear over http: a proxy from the environment would see it.
+    for name in PROXY_VARS[:6]:
+        monkeypatch.setenv(name, proxy.url)
+    server.add(Reply(200, {"status": "online"}))
+    with gett.Client(api_key=API_KEY, base_url=server.url) as client:
+        client.stores.get_status("s1")
+        assert client._core.proxy == ""
+    assert proxy.requests == []
+    assert len(server.requests) == 1 and server.requests[0].headers["Authorization"] == f"Bearer {API_KEY}"
+
+
+def test_https_uses_the_environment_proxy_read_once_when_the_client_is_made(proxy, monkeypatch):
+    from gettcommerce._client import EP_GET_STORE
+    monkeypatch.setenv("HTTPS_PROXY", proxy.url)
+    client = core_client("https://127.0.0.1:9", max_retries=0, timeout=5.0)
+    monkeypatch.delenv("HTTPS_PROXY")     # later changes do not matter
+    try:
+        assert client.proxy == proxy.url
+        with pytest.raises(gett._core.TransportError) as info:
+            client.request(EP_GET_STORE, ("s1",))
+        assert info.value.kind == "connection"
+    finally:
+        client.close()
+    assert [(r.method, r.target) for r in proxy.requests] == [("CONNECT", "127.0.0.1:9")]
+
+
+def test_all_proxy_and_no_proxy_from_the_environment(proxy, monkeypatch):
+    from gettcommerce._client import EP_GET_STORE
+    monkeypatch.setenv("all_proxy", proxy.url)
+    monkeypatch.setenv("no_proxy", "127.0.0.1")
+    client = core_client("https://127.0.0.1:9", max_retries=0, timeout=5.0)
+    try:
+        assert client.proxy == proxy.url
+        with pytest.raises(gett._core.TransportError):
+            client.request(EP_GET_STORE, ("s1",))   # straight to 127.0.0.1:9: refused
+    finally:
+        client.close()
+    assert proxy.requests == []
+
+
+def test_explicit_proxy_settings(proxy, monkeypatch):
+    monkeypatch.setenv("https_proxy", proxy.url)
+    client = core_client("https://127.0.0.1:9", proxy="")
+    assert client.proxy == ""                      # "" = no proxy, whatever the environment says
+    client.close()
+    client = core_client("https://127.0.0.1:9", proxy="http://127.0.0.1:3128")
+    assert client.proxy == "http://127.0.0.1:3128"
+    client.close()
+    with pytest.raises(ValueError, match="only used with an https base_url"):
+        core_client("http://127.0.0.1:9", proxy="http://127.0.0.1:3128")
+    with pytest.raises(ValueError, match="CR, LF or NUL"):
+        core_client("https://127.0.0.1:9", proxy="http://p\r\n:1")
+
+
+# ------------------------------------------------------------ key residue (issue 11 #11)
+
+KEY_RESIDUE_SCRIPT = r"""
+import secrets
+from gettcommerce import _core
+
+key = "zpka_" + secrets.token_hex(24)
+needle = key.encode()
+buf = bytearray(1 << 20)
+view = memoryview(buf)
+
+
+def copies_after_bearer():
+    # Occurrences of the key right after "...er " (from "Bearer "), in every
+    # writable mapping, read through /proc/self/mem in 1 MiB chunks (one
+    # reused buffer, zeroed first, so the scan leaves no copies of its own).
+    found = 0
+    buf[:] = bytes(len(buf))
+    with open("/proc/self/maps") as maps, open("/proc/self/mem", "rb", 0) as mem:
+        for line in maps.read().splitlines():
+            span, perms = line.split()[:2]
+            if not perms.startswith("rw"):
+                continue
+            start, end = (int(x, 16) for x in span.split("-"))
+            if end - start > 1 << 30:
+                continue  # sanitizer shadow memory, not a heap
+            for at in range(start, end, len(buf) - 128):
+                try:
+                    mem.seek(at)
+                    n = mem.readinto(view[:min(len(buf), end - at)])
+                except (OSError, ValueError, OverflowError):
+                    break
+                pos = buf.find(needle, 0, n)
+                while pos != -1:
+                    found += pos >= 3 and buf[pos - 3:pos] == b"er "
+                    pos = buf.find(needle, pos + 1, n)
+    return found
+
+
+client = _core.Client("https://127.0.0.1:9", key, "ua/1", timeout=1.0, connect_timeout=1.0,
+                      max_retries=0, max_response_bytes=100, ca_bundle=None, pool_size=1, proxy="")
+before = copies_after_bearer()
+client.close()
+after = copies_after_bearer()
+print(before, after)
+"""
+
+
+def test_no_copy_of_the_authorization_header_survives_close(tmp_path):
+    # The C core's copies ("Authorization: Bearer <key>" and libcurl's header
+    # list copies of it) are zeroed before their memory is freed.  No request
+    # is made: libcurl's own request buffers are out of our hands.
+    script = tmp_path / "residue.py"
+    script.write_text(KEY_RESIDUE_SCRIPT)
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=120,
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)))
+    assert out.returncode == 0, out.stderr
+    before, after = map(int, out.stdout.split())
+    assert before >= 4, (before, after)   # the scan sees the live copies...
+    assert after == 0, (before, after)    # ...and none once the client is closed

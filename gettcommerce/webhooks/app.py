@@ -22,6 +22,7 @@ from ..errors import InvalidRequestError, WebhookVerificationError
 from ..models import Amounts
 from .orders import IncomingOrder, short
 from .refusals import OrderRejected, locate
+from .servers import read_capped, serve_wsgi, wsgi_request
 from .signature import check_secrets, check_tolerance, verify
 from .stores import BUSY, CLAIMED, DONE, InMemoryPlacedOrderStore, PlacedOrderStore, as_claim_store
 
@@ -47,7 +48,6 @@ _PHRASES = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 404: "Not Found"
 _ERROR_TYPE = "https://developer.gett-tech.com/errors/"
 DEFAULT_MAX_BODY_BYTES = 1024 * 1024
 DEFAULT_LEASE = 60.0      # seconds a place claim lives; Gett gives up on an answer after 10 s
-_CHUNK = 65536
 
 
 def phrase(status: int) -> str:
@@ -63,25 +63,6 @@ def _request_id() -> str:
 
 def _name(handler: Any) -> str:
     return getattr(handler, "__qualname__", None) or type(handler).__name__
-
-
-def read_capped(read: Callable[[int], bytes], limit: int, length: Optional[int]) -> Optional[bytes]:
-    """Read a request body through ``read(n)``: at most ``length`` bytes (until EOF when None).
-
-    Returns None, having read no more than ``limit + 1`` bytes, when the body
-    is longer than ``limit``: a chunked body without Content-Length cannot
-    make the process hold more than the limit.
-    """
-    wanted = limit + 1 if length is None else min(length, limit + 1)
-    chunks: List[bytes] = []
-    got = 0
-    while got < wanted:
-        chunk = read(min(_CHUNK, wanted - got))
-        if not chunk:
-            break
-        chunks.append(chunk)
-        got += len(chunk)
-    return None if got > limit else b"".join(chunks)
 
 
 class KeyedLocks:
@@ -514,7 +495,6 @@ class WebhookApp(WebhookCore):
 
     def __call__(self, environ: Dict[str, Any], start_response: Callable[..., Any]) -> List[bytes]:
         """WSGI entry point: mount it at the webhook base URL."""
-        from .servers import wsgi_request
         status, out_headers, payload = wsgi_request(self, environ)
         out_headers = out_headers + [("Content-Length", str(len(payload)))]
         start_response(f"{status} {phrase(status)}", out_headers)
@@ -531,6 +511,5 @@ class WebhookApp(WebhookCore):
         ...     url.startswith("http://127.0.0.1:")
         True
         """
-        from .servers import serve_wsgi
         return serve_wsgi(self, host, port)
 

@@ -5,15 +5,15 @@ import contextlib
 import logging
 import socketserver
 import threading
-from typing import TYPE_CHECKING, Any, Dict, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Dict, Iterator, List, Optional
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from .app import Response, read_capped
+if TYPE_CHECKING:  # pragma: no cover - typing only: app imports this module
+    from .app import Response, WebhookApp
 
-if TYPE_CHECKING:  # pragma: no cover
-    from .app import WebhookApp
+__all__ = ["wsgi_request", "serve_wsgi", "read_capped"]
 
-__all__ = ["wsgi_request", "serve_wsgi"]
+_CHUNK = 65536
 
 logger: logging.Logger = logging.getLogger("gettcommerce.webhooks")
 
@@ -72,3 +72,22 @@ class _ThreadingWSGIServer(socketserver.ThreadingMixIn, WSGIServer):
 class _QuietRequestHandler(WSGIRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib's name
         logger.debug("%s - %s", self.address_string(), format % args)
+
+
+def read_capped(read: Callable[[int], bytes], limit: int, length: Optional[int]) -> Optional[bytes]:
+    """Read a request body through ``read(n)``: at most ``length`` bytes (until EOF when None).
+
+    Returns None, having read no more than ``limit + 1`` bytes, when the body
+    is longer than ``limit``: a chunked body without Content-Length cannot
+    make the process hold more than the limit.
+    """
+    wanted = limit + 1 if length is None else min(length, limit + 1)
+    chunks: List[bytes] = []
+    got = 0
+    while got < wanted:
+        chunk = read(min(_CHUNK, wanted - got))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return None if got > limit else b"".join(chunks)

@@ -28,6 +28,12 @@ from gettcommerce.catalog import validate_catalogset  # noqa: E402
 from rawserver import RawServer, hang, ok_json, reset, response_bytes, send  # noqa: E402
 
 KEY = "zpka_memcheck_0123456789"
+CORE = dict(timeout=30.0, connect_timeout=10.0, max_retries=2, max_response_bytes=1 << 20,
+            ca_bundle=None, pool_size=8, proxy=None)
+
+
+def core_client(url, key=KEY, ua="ua/1", **kw):
+    return _core.Client(url, key, ua, **dict(CORE, **kw))
 
 
 def expect(exc_type, fn, *args, **kwargs):
@@ -63,6 +69,19 @@ def requests(raw: RawServer) -> None:
         expect(gett.InternalServerError, client.stores.get, "s1")       # too deep: body as text
         raw.add(send(response_bytes(200, b"{" * 5000), keep_alive=True))
         expect(gett.APIConnectionError, client.stores.get, "s1")        # over cJSON's nesting cap
+        raw.add(send(response_bytes(200, b'{"name": "a\\u0000b"}'), keep_alive=True))
+        expect(gett.APIConnectionError, client.stores.get, "s1")        # NUL refused, not truncated
+        raw.add(send(response_bytes(200, b"{}", headers={"X-Big": "a" * 120_000})))
+        expect(gett.APIConnectionError, client.stores.get, "s1")        # header line over 100 KB
+        raw.add(send(response_bytes(429, b'{"retryAfter": 0}', headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),
+                     keep_alive=True),
+                send(response_bytes(429, b"", headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),
+                     keep_alive=True),
+                send(response_bytes(429, b"", headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),
+                     keep_alive=True))
+        expect(gett.RateLimitError, client.stores.get, "s1")            # retry_after from body and date
+        expect(gett.InvalidRequestError, client._request, EP_ORDER_STATUS, ("o1",), None,
+               {"a\0b": 1})                                              # NUL in a key
         expect(gett.InvalidRequestError, client.stores.get, "a/b")      # refused locally
         expect(gett.InvalidRequestError, client._request, EP_ORDER_STATUS, ("o1",), None,
                {"bad": object()})                                       # unconvertible body
@@ -95,23 +114,40 @@ def batch(raw: RawServer) -> None:
         results = b.run()
         assert len(results) == 10 and len(b.errors) == 2, b.errors
         core = client._core
-        out = core.run_batch([(EP_GET_STORE, ("s1",), None, None), (EP_GET_STORE, ("x/y",), None, None),
-                              (EP_GET_STORE, ("s2",), {"q": 1}, None)], concurrency=2)
+        out = [None] * 3
+        core.run_batch([(EP_GET_STORE, ("s1",), None, None), (EP_GET_STORE, ("x/y",), None, None),
+                        (EP_GET_STORE, ("s2",), {"q": 1}, None)], out, concurrency=2, progress=False)
         assert [ok for ok, _ in out] == [True, False, True]
-        assert core.run_batch([]) == []
+        assert core.run_batch([], [], concurrency=1, progress=False) is None
+        calls = []
+
+        class Clears(str):
+            def __str__(self):
+                calls.clear()
+                return "1"
+        calls.extend([(EP_LIST_STORES, (), {"limit": Clears("x")}, None), (EP_GET_STORE, ("s3",), None, None)])
+        out = [None, None]
+        core.run_batch(calls, out, concurrency=2, progress=False)      # owns its references
+        assert [ok for ok, _ in out] == [True, True]
 
 
 def lifecycle(raw: RawServer) -> None:
     for _ in range(5):
-        c = _core.Client(raw.url, KEY, "ua/1", ca_bundle="/dev/null", pool_size=2)
+        c = core_client(raw.url, ca_bundle="/dev/null", pool_size=2)
         repr(c)
         c.close()
         c.close()
         expect(RuntimeError, c.request, EP_GET_STORE, ("s1",))
-    expect(ValueError, _core.Client, raw.url, "k\r\n", "ua")
-    expect(ValueError, _core.Client, raw.url, KEY, "ua", timeout=-1.0)
+    expect(ValueError, core_client, raw.url, "k\r\n", "ua")
+    expect(ValueError, core_client, raw.url, KEY, "ua", timeout=-1.0)
     expect(TypeError, _core.Client, raw.url, KEY)
-    c = _core.Client(raw.url, KEY, "ua/1")
+    expect(TypeError, _core.Client, raw.url, KEY, "ua", timeout=1.0)  # the other keywords are required
+    os.environ["https_proxy"] = raw.url
+    for proxy in (None, "", "http://127.0.0.1:9"):
+        core_client("https://127.0.0.1:9", proxy=proxy).close()     # proxy decided at creation
+    del os.environ["https_proxy"]
+    expect(ValueError, core_client, raw.url, proxy="http://127.0.0.1:9")
+    c = core_client(raw.url)
     c.request(EP_GET_STORE, ("s1",))
     del c                                                               # dealloc with a pooled handle
 

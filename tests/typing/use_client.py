@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import List, Optional, Tuple, assert_type
+from typing import Any, List, Optional, Tuple, assert_type
 
 import gettcommerce as gett
 from gettcommerce import _core, webhooks
@@ -80,7 +80,10 @@ def sandbox() -> str:
 
 
 def core() -> bool:
-    raw = _core.Client("http://127.0.0.1:1", "k", "ua", timeout=1.0)
+    raw = _core.Client("http://127.0.0.1:1", "k", "ua", timeout=1.0, connect_timeout=1.0,
+                       max_retries=0, max_response_bytes=1000, ca_bundle=None, pool_size=1, proxy=None)
     assert_type(raw, _core.Client)
-    results = raw.run_batch([(0, (), None, None)], concurrency=2)
-    return results[0][0]
+    results: List[Optional[Tuple[bool, Any]]] = [None]
+    raw.run_batch([(0, (), None, None)], results, concurrency=2, progress=False)
+    first = results[0]
+    return first is not None and first[0]

@@ -1,0 +1,289 @@
+/* pool.c - gc_client: configuration, the proxy decision, a lock-protected
+ * pool of reused libcurl easy handles, and what fork() does to them.
+ *
+ * Python-free: the binding releases the GIL around gc_client_free (which
+ * closes connections).  Handles are reused LIFO, so sequential calls from
+ * one thread keep one keep-alive connection.  After fork() the child
+ * abandons (never closes or reuses) the parent's handles: see atfork_child.
+ */
+#define GC_TRANSPORT_INTERNAL
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "gc.h"
+
+/* ------------------------------------------------------------ fork safety */
+
+static pthread_mutex_t registry_lock = PTHREAD_MUTEX_INITIALIZER;
+static gc_client *registry_head;
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+static volatile unsigned fork_generation;
+
+/* Before fork: hold every lock so the child sees consistent pools. */
+static void atfork_prepare(void)
+{
+    gc_client *c;
+    pthread_mutex_lock(&registry_lock);
+    for (c = registry_head; c; c = c->next)
+        pthread_mutex_lock(&c->lock);
+}
+
+static void atfork_parent(void)
+{
+    gc_client *c;
+    for (c = registry_head; c; c = c->next)
+        pthread_mutex_unlock(&c->lock);
+    pthread_mutex_unlock(&registry_lock);
+}
+
+/* In the child the idle handles hold the parent's sockets (and TLS state):
+ * closing them could send a TLS close_notify on the parent's connection, and
+ * reusing them would interleave bytes with the parent.  Forget them instead;
+ * the child opens its own connections on demand.  The generation tells the
+ * binding that calls counted before the fork belong to threads that are
+ * gone. */
+static void atfork_child(void)
+{
+    gc_client *c;
+    for (c = registry_head; c; c = c->next) {
+        c->n_idle = 0;
+        pthread_mutex_init(&c->lock, NULL);
+    }
+    pthread_mutex_init(&registry_lock, NULL);
+    fork_generation++;
+}
+
+static void atfork_register(void)
+{
+    pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+unsigned gc_fork_generation(void)
+{
+    return fork_generation;
+}
+
+/* ------------------------------------------------------------ handles */
+
+CURL *gc_handle_new(gc_client *client)
+{
+    CURL *h = curl_easy_init();
+    if (h == NULL)
+        return NULL;
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    /* Send the path as built: never let libcurl fold "/./" or "/../". */
+    curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, client->cfg.user_agent);
+    /* Set explicitly (even to ""): libcurl then never reads the *_proxy
+     * variables itself, which it would do on every request. */
+    curl_easy_setopt(h, CURLOPT_PROXY, client->cfg.proxy);
+    curl_easy_setopt(h, CURLOPT_NOPROXY, client->noproxy);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L);
+    curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L);
+    if (client->cfg.ca_bundle)
+        curl_easy_setopt(h, CURLOPT_CAINFO, client->cfg.ca_bundle);
+    return h;
+}
+
+CURL *gc_handle_checkout(gc_client *client)
+{
+    CURL *h = NULL;
+    pthread_mutex_lock(&client->lock);
+    if (client->n_idle > 0)
+        h = client->idle[--client->n_idle];
+    pthread_mutex_unlock(&client->lock);
+    return h ? h : gc_handle_new(client);
+}
+
+void gc_handle_checkin(gc_client *client, CURL *h)
+{
+    int kept = 0;
+    pthread_mutex_lock(&client->lock);
+    if (client->n_idle < client->cfg.pool_size) {
+        client->idle[client->n_idle++] = h;
+        kept = 1;
+    }
+    pthread_mutex_unlock(&client->lock);
+    if (!kept)
+        curl_easy_cleanup(h);
+}
+
+int gc_client_idle_handles(gc_client *client)
+{
+    int n;
+    pthread_mutex_lock(&client->lock);
+    n = client->n_idle;
+    pthread_mutex_unlock(&client->lock);
+    return n;
+}
+
+const char *gc_client_proxy(const gc_client *client)
+{
+    return client->cfg.proxy;
+}
+
+/* ------------------------------------------------------------ lifecycle */
+
+/* Free a string that may hold a secret (the key, proxy credentials). */
+static void free_secret(char *s)
+{
+    if (s != NULL) {
+        gc_secure_zero(s, strlen(s));
+        free(s);
+    }
+}
+
+static void free_config(gc_config *cfg)
+{
+    free(cfg->base_url);
+    free_secret(cfg->auth_header);
+    free(cfg->user_agent);
+    free(cfg->ca_bundle);
+    free_secret(cfg->proxy);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+/* curl_slist_append copies each line: the Authorization copies are zeroed
+ * before curl_slist_free_all hands them back to malloc. */
+static void free_header_list(struct curl_slist *list)
+{
+    struct curl_slist *item;
+    for (item = list; item != NULL; item = item->next)
+        gc_secure_zero(item->data, strlen(item->data));
+    curl_slist_free_all(list);
+}
+
+/* Everything gc_client_new allocates besides handles and the lock. */
+static void free_parts(gc_client *client)
+{
+    free_header_list(client->headers);
+    free_header_list(client->headers_empty);
+    free_header_list(client->headers_json);
+    free_secret(client->noproxy);
+    free(client->idle);
+    free_config(&client->cfg);
+    free(client);
+}
+
+/* Accept + Authorization, then up to two more lines. */
+static int append_headers(struct curl_slist **list, const char *auth, const char *extra1,
+                          const char *extra2)
+{
+    const char *lines[] = {"Accept: application/json", auth, extra1, extra2};
+    size_t i;
+    for (i = 0; i < sizeof lines / sizeof lines[0] && lines[i] != NULL; i++) {
+        struct curl_slist *tmp = curl_slist_append(*list, lines[i]);
+        if (tmp == NULL)
+            return -1;
+        *list = tmp;
+    }
+    return 0;
+}
+
+static const char *first_env(const char *a, const char *b)
+{
+    const char *v = getenv(a);
+    if (v == NULL || *v == '\0')
+        v = getenv(b);
+    return v != NULL && *v != '\0' ? v : NULL;
+}
+
+/* DESIGN §4: proxy None reads the environment once, here, and only for an
+ * https base_url; a plain-http base_url never goes through a proxy, so the
+ * key never travels in clear to one.  Returns 0, or -1 out of memory. */
+static int resolve_proxy(gc_client *client)
+{
+    const char *proxy = "", *noproxy = "";
+
+    if (client->cfg.proxy == NULL && strncasecmp(client->cfg.base_url, "https://", 8) == 0) {
+        proxy = first_env("https_proxy", "HTTPS_PROXY");
+        if (proxy == NULL)
+            proxy = first_env("all_proxy", "ALL_PROXY");
+        if (proxy == NULL)
+            proxy = "";
+        noproxy = first_env("no_proxy", "NO_PROXY");
+        if (noproxy == NULL)
+            noproxy = "";
+    }
+    if (client->cfg.proxy == NULL) {
+        client->cfg.proxy = strdup(proxy);
+        if (client->cfg.proxy == NULL)
+            return -1;
+    }
+    client->noproxy = strdup(noproxy);
+    return client->noproxy == NULL ? -1 : 0;
+}
+
+gc_client *gc_client_new(const gc_config *config)
+{
+    gc_client *client = calloc(1, sizeof *client);
+    gc_config copy;
+
+    if (client == NULL)
+        goto error;
+    client->cfg = *config;
+    if (client->cfg.pool_size < 1)
+        client->cfg.pool_size = 1;
+    client->idle = calloc((size_t)client->cfg.pool_size, sizeof(CURL *));
+    if (client->idle == NULL || resolve_proxy(client) < 0)
+        goto error_parts;
+    pthread_mutex_init(&client->lock, NULL);
+
+    /* Each custom header costs libcurl a scan per request, so each kind of
+     * call gets only what it needs.  "Content-Type:" (empty) stops libcurl
+     * labelling a bodyless POST as a form; "Expect:" stops it waiting for
+     * 100-continue before sending a larger body. */
+    if (append_headers(&client->headers, client->cfg.auth_header, NULL, NULL) < 0 ||
+        append_headers(&client->headers_empty, client->cfg.auth_header, "Content-Type:", NULL) < 0 ||
+        append_headers(&client->headers_json, client->cfg.auth_header,
+                       "Content-Type: application/json", "Expect:") < 0)
+        goto error_lock;
+
+    pthread_once(&atfork_once, atfork_register);
+    pthread_mutex_lock(&registry_lock);
+    client->next = registry_head;
+    if (registry_head)
+        registry_head->prev = client;
+    registry_head = client;
+    pthread_mutex_unlock(&registry_lock);
+    return client;
+
+error_lock:
+    pthread_mutex_destroy(&client->lock);
+error_parts:
+    free_parts(client);
+    return NULL;
+error:
+    copy = *config;
+    free_config(&copy);
+    return NULL;
+}
+
+void gc_client_free(gc_client *client)
+{
+    int i;
+    if (client == NULL)
+        return;
+    pthread_mutex_lock(&registry_lock);
+    if (client->prev)
+        client->prev->next = client->next;
+    else
+        registry_head = client->next;
+    if (client->next)
+        client->next->prev = client->prev;
+    pthread_mutex_unlock(&registry_lock);
+
+    for (i = 0; i < client->n_idle; i++)
+        curl_easy_cleanup(client->idle[i]);
+    pthread_mutex_destroy(&client->lock);
+    free_parts(client);
+}
