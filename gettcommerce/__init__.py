@@ -65,7 +65,6 @@ if TYPE_CHECKING:
     from .webhooks import AsyncWebhookApp as AsyncWebhookApp
     from .webhooks import IncomingOrder as IncomingOrder
     from .webhooks import ItemUnavailable as ItemUnavailable
-    from .webhooks import AsyncWebhookApp as AsyncWebhookApp
     from .webhooks import WebhookApp as WebhookApp
 
 _LAZY = {
