@@ -259,3 +259,26 @@ def test_every_gett_line_of_the_readme_runs_against_a_sandbox(tmp_path):
         partner.close()
     assert sandbox.returncode == 0, errors
     assert "sandbox stopped" in rest
+
+
+def test_every_test_the_guarantees_table_names_exists():
+    # A guarantee is only as good as the test it cites: each `file::name` (or
+    # `::name*` prefix) in the table must be a test that exists in tests/.
+    text = _readme()
+    table = text[text.index("## Guarantees"):text.index("\n## ", text.index("## Guarantees") + 1)]
+    cited = 0
+    for row in table.splitlines():
+        current = None
+        for ref in re.findall(r"`([^`]+)`", row):
+            found = re.fullmatch(r"(?:tests/)?(test_\w+\.py)?(?:::(\w+)(\*?))?", ref)
+            if not found or not (found.group(1) or found.group(2)):
+                continue
+            current = found.group(1) or current
+            assert current and os.path.exists(os.path.join(TESTS, current)), (ref, row[:80])
+            if found.group(2):
+                with open(os.path.join(TESTS, current), encoding="utf-8") as f:
+                    source = f.read()
+                pattern = r"def " + found.group(2) + (r"\w*" if found.group(3) else r"\b")
+                assert re.search(pattern, source), f"{current}::{found.group(2)} named in README is not a test"
+                cited += 1
+    assert cited >= 40
