@@ -187,6 +187,9 @@ class Address(_Model):
                                   field=field, value=value)
 
 
+#: A money amount as the models take it (major units): kept exact as a Decimal.
+Money = Union[Decimal, int, float, str]
+
 _AMOUNT_FIELDS = (("sub_total", "subTotal"), ("taxes", "taxes"), ("fees", "fees"),
                   ("promotions", "promotions"), ("adjustments", "adjustments"),
                   ("tip", "tip"), ("total", "total"))
@@ -205,9 +208,9 @@ class Amounts(_Model):
     __slots__ = tuple(name for name, _ in _AMOUNT_FIELDS)
     _fields = __slots__
 
-    def __init__(self, sub_total: Any = 0, *, taxes: Any = None, fees: Any = None,
-                 promotions: Any = None, adjustments: Any = None, tip: Any = None,
-                 total: Any = None) -> None:
+    def __init__(self, sub_total: Money = 0, *, taxes: Optional[Money] = None, fees: Optional[Money] = None,
+                 promotions: Optional[Money] = None, adjustments: Optional[Money] = None,
+                 tip: Optional[Money] = None, total: Optional[Money] = None) -> None:
         self.sub_total: Decimal = to_decimal(sub_total, "sub_total") or Decimal(0)
         self.taxes: Optional[Decimal] = to_decimal(taxes, "taxes")
         self.fees: Optional[Decimal] = to_decimal(fees, "fees")
@@ -336,7 +339,8 @@ class Store(_Model):
     def get_status(self) -> StoreStatus:
         return self._bound().stores.get_status(self.store_id)
 
-    def pause(self, reason: Union[str, PauseReason], resume_at: Any = None) -> StoreStatus:
+    def pause(self, reason: Union[str, PauseReason],
+              resume_at: Union[_dt.datetime, _dt.timedelta, str, None] = None) -> StoreStatus:
         result = self._bound().stores.pause(self.store_id, reason, resume_at=resume_at)
         self.status = result.status
         return result
@@ -391,7 +395,7 @@ class Order(_Model):
         self._client.orders.update_status(self.order_id, **fields)
         return self
 
-    def _progress(self, status: str, estimated_ready_at: Any = None) -> "Order":
+    def _progress(self, status: str, estimated_ready_at: Union[_dt.datetime, str, None] = None) -> "Order":
         self._check(status)
         self._send(status=status, estimated_ready_at=estimated_ready_at)
         self.status = status
@@ -399,11 +403,11 @@ class Order(_Model):
             self.estimated_ready_at = parse_datetime(estimated_ready_at)
         return self
 
-    def confirm(self, estimated_ready_at: Any = None) -> "Order":
+    def confirm(self, estimated_ready_at: Union[_dt.datetime, str, None] = None) -> "Order":
         """Accepted into the partner's system."""
         return self._progress("confirmed", estimated_ready_at)
 
-    def start_preparing(self, estimated_ready_at: Any = None) -> "Order":
+    def start_preparing(self, estimated_ready_at: Union[_dt.datetime, str, None] = None) -> "Order":
         """The kitchen started."""
         return self._progress("preparing", estimated_ready_at)
 

@@ -175,8 +175,8 @@ def _parse_amounts(order: Mapping[str, Any]) -> Amounts:
         if value is not None and value < 0:
             wire = dict(_INCOMING_AMOUNTS)[name]
             raise _malformed(f"{path}.{wire}", f"must be >= 0, not {value}", value)
-    sub_total = values.pop("sub_total")
-    return Amounts(sub_total, **values)
+    sub_total = values.pop("sub_total")   # never None: required above
+    return Amounts(sub_total if sub_total is not None else 0, **values)
 
 
 class IncomingOrder:
