@@ -62,9 +62,9 @@ if TYPE_CHECKING:
     from .models import Store as Store
     from .models import StoreStatus as StoreStatus
     from .models import StoreStatusValue as StoreStatusValue
+    from .webhooks import AsyncWebhookApp as AsyncWebhookApp
     from .webhooks import IncomingOrder as IncomingOrder
     from .webhooks import ItemUnavailable as ItemUnavailable
-    from .webhooks import AsyncWebhookApp as AsyncWebhookApp
     from .webhooks import WebhookApp as WebhookApp
 
 _LAZY = {

@@ -66,14 +66,14 @@ class Batch:
             raise InvalidRequestError(f"concurrency must be an int >= 1, not {concurrency!r}",
                                       field="concurrency", value=concurrency)
         self._client = client
-        self.concurrency = concurrency
-        self.progress = progress
+        self.concurrency: int = concurrency
+        self.progress: bool = progress
         self._requests: List[Request] = []
         self.results: Optional[List[Any]] = None
-        self.stores = StoresResource(client, self)  # type: ignore[arg-type]
-        self.orders = OrdersResource(client, self)  # type: ignore[arg-type]
-        self.onboarding = OnboardingResource(client, self)  # type: ignore[arg-type]
-        self.catalog = CatalogResource(client, self)  # type: ignore[arg-type]
+        self.stores: StoresResource = StoresResource(client, self)  # type: ignore[arg-type]
+        self.orders: OrdersResource = OrdersResource(client, self)  # type: ignore[arg-type]
+        self.onboarding: OnboardingResource = OnboardingResource(client, self)  # type: ignore[arg-type]
+        self.catalog: CatalogResource = CatalogResource(client, self)  # type: ignore[arg-type]
 
     def __repr__(self) -> str:
         if self.results is None:

@@ -189,9 +189,9 @@ class Client:
             raise InvalidRequestError(f"ca_bundle {ca_bundle!r} is not a readable file",
                                       field="ca_bundle", value=ca_bundle)
         proxy = _proxy(proxy, url)
-        self.base_url = url
-        self.timeout = float(timeout)
-        self.max_retries = max_retries
+        self.base_url: str = url
+        self.timeout: float = float(timeout)
+        self.max_retries: int = max_retries
         try:
             self._core = _core.Client(url, secret._value, _user_agent(), timeout=float(timeout),
                                       connect_timeout=float(connect_timeout), max_retries=max_retries,
@@ -200,10 +200,10 @@ class Client:
         except (ValueError, TypeError) as exc:  # the C core's own limits (e.g. pool_size >= 1)
             message = str(exc)
             raise InvalidRequestError(message, field=message.split(" ", 1)[0]) from None
-        self.stores = StoresResource(self, self)
-        self.orders = OrdersResource(self, self)
-        self.onboarding = OnboardingResource(self, self)
-        self.catalog = CatalogResource(self, self)
+        self.stores: StoresResource = StoresResource(self, self)
+        self.orders: OrdersResource = OrdersResource(self, self)
+        self.onboarding: OnboardingResource = OnboardingResource(self, self)
+        self.catalog: CatalogResource = CatalogResource(self, self)
 
     def __repr__(self) -> str:
         closed = " closed" if self.closed else ""

@@ -10,7 +10,7 @@ of a listing, so the executors differ only in *how* they run calls.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, List, NamedTuple, Optional, Protocol, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Protocol, Tuple
 
 from . import _core
 from .errors import APIConnectionError, APITimeoutError, GettError, InvalidRequestError, from_transport_error
@@ -48,7 +48,7 @@ EP_ACTIVATE_STORE = _EP["activate_store"]
 # (a tuple subclass costs 0.1 us more per call, on the hot path).
 Read = Callable[[Any, Any], Any]
 Accept = Callable[[GettError, Any], bool]
-Request = Tuple[int, Tuple[str, ...], Optional[dict], Any, Read, Optional[Accept]]
+Request = Tuple[int, Tuple[str, ...], Optional[Dict[str, Any]], Any, Read, Optional[Accept]]
 
 
 def request_name(request: Request) -> str:
@@ -66,7 +66,7 @@ def describe(request: Request) -> str:
     return f"{method} {path}"
 
 
-def wire(request: Request) -> Tuple[int, Tuple[str, ...], Optional[dict], Any]:
+def wire(request: Request) -> Tuple[int, Tuple[str, ...], Optional[Dict[str, Any]], Any]:
     """What the C core takes: ``(endpoint, params, query, body)``."""
     return request[:4]  # type: ignore[return-value]
 
@@ -175,13 +175,13 @@ class Pages:
 
     def __init__(self, endpoint: int, page_size: int, read: Callable[[Any, Request], Page],
                  timeout: float) -> None:
-        self.endpoint = endpoint
-        self.page_size = page_size
-        self.read = read
-        self.timeout = timeout
-        self.offset = 0
-        self.spent = 0.0
-        self._last_ids: Optional[list] = None
+        self.endpoint: int = endpoint
+        self.page_size: int = page_size
+        self.read: Callable[[Any, Request], Page] = read
+        self.timeout: float = timeout
+        self.offset: int = 0
+        self.spent: float = 0.0
+        self._last_ids: Optional[List[Any]] = None
 
     def request(self) -> Request:
         return (self.endpoint, (), {"limit": self.page_size, "offset": self.offset}, None,
@@ -212,5 +212,5 @@ class Pages:
         return self.request()
 
 
-def _ids(items: Iterable[Any]) -> list:
+def _ids(items: Iterable[Any]) -> List[Any]:
     return [getattr(item, "store_id", None) for item in items]

@@ -273,7 +273,8 @@ class OrdersResource(_Resource):
     __slots__ = ()
 
     def update_status(self, order_id: str, *, status: Union[str, OrderStatus, None] = None,
-                      state: Union[str, OrderState, None] = None, estimated_ready_at: Any = None,
+                      state: Union[str, OrderState, None] = None,
+                      estimated_ready_at: Union[_dt.datetime, str, None] = None,
                       cancel_reason: Optional[str] = None) -> None:
         """Send ``status`` (progress while open) and/or ``state`` (close it).
 

@@ -144,8 +144,8 @@ class DemoKitchen:
 
     def __init__(self) -> None:
         self.sold_out: Set[str] = set()
-        self.validate_calls = 0
-        self.place_calls = 0
+        self.validate_calls: int = 0
+        self.place_calls: int = 0
         self.incoming: Dict[str, IncomingOrder] = {}
         self.validated: Dict[str, Amounts] = {}
         self._next_pos = 1001

@@ -31,8 +31,12 @@ a traceback shows one error, whose message names the status, method and path
 from __future__ import annotations
 
 import http
-from typing import Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type
 from urllib.parse import urlsplit
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .catalog import CatalogIssue
+    from .models import Onboarding
 
 __all__ = [
     "GettError",
@@ -61,7 +65,7 @@ class GettError(Exception):
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message)
-        self.message = message
+        self.message: str = message
 
     def __str__(self) -> str:
         return self.message
@@ -73,9 +77,9 @@ class APIConnectionError(GettError):
     def __init__(self, message: str = "Connection error.", *, method: Optional[str] = None,
                  url: Optional[str] = None, attempts: int = 1) -> None:
         super().__init__(message)
-        self.method = method
-        self.url = url
-        self.attempts = attempts
+        self.method: Optional[str] = method
+        self.url: Optional[str] = url
+        self.attempts: int = attempts
 
 
 class APITimeoutError(APIConnectionError):
@@ -93,11 +97,11 @@ class APIStatusError(GettError):
                  retry_after: Optional[float] = None) -> None:
         super().__init__(message)
         self.status_code = status_code
-        self.body = body
-        self.headers = dict(headers or {})
-        self.method = method
-        self.url = url
-        self.attempts = attempts
+        self.body: Any = body
+        self.headers: Dict[str, str] = dict(headers or {})
+        self.method: Optional[str] = method
+        self.url: Optional[str] = url
+        self.attempts: int = attempts
         problem = body if isinstance(body, dict) else {}
         self.type: Optional[str] = _str_or_none(problem.get("type"))
         self.title: Optional[str] = _str_or_none(problem.get("title"))
@@ -159,19 +163,19 @@ class InvalidRequestError(GettError, ValueError):
 
     def __init__(self, message: str, *, field: Optional[str] = None, value: Any = None) -> None:
         super().__init__(message)
-        self.field = field
-        self.value = value
+        self.field: Optional[str] = field
+        self.value: Any = value
 
 
 class CatalogValidationError(GettError):
     """A CatalogSet has errors; ``issues`` lists every one (errors and warnings)."""
 
-    def __init__(self, message: str, issues: Optional[list] = None) -> None:
+    def __init__(self, message: str, issues: Optional[Sequence[CatalogIssue]] = None) -> None:
         super().__init__(message)
-        self.issues = list(issues or [])
+        self.issues: List[CatalogIssue] = list(issues or [])
 
     @property
-    def errors(self) -> list:
+    def errors(self) -> List[CatalogIssue]:
         return [i for i in self.issues if getattr(i, "severity", "error") == "error"]
 
 
@@ -181,18 +185,19 @@ class InvalidTransitionError(GettError):
     def __init__(self, message: str, *, order_id: Optional[str] = None,
                  current: Optional[str] = None, requested: Optional[str] = None) -> None:
         super().__init__(message)
-        self.order_id = order_id
-        self.current = current
-        self.requested = requested
+        self.order_id: Optional[str] = order_id
+        self.current: Optional[str] = current
+        self.requested: Optional[str] = requested
 
 
 class OnboardingFailedError(GettError):
     """Onboarding ended in ``catalog_failed``; ``error`` is Gett's explanation."""
 
-    def __init__(self, message: str, *, onboarding: Any = None, error: Optional[str] = None) -> None:
+    def __init__(self, message: str, *, onboarding: Optional[Onboarding] = None,
+                 error: Optional[str] = None) -> None:
         super().__init__(message)
-        self.onboarding = onboarding
-        self.error = error
+        self.onboarding: Optional[Onboarding] = onboarding
+        self.error: Optional[str] = error
 
 
 class WebhookVerificationError(GettError):
@@ -206,18 +211,18 @@ class BatchError(GettError):
     the number of calls in the batch.
     """
 
-    def __init__(self, errors: list, total: int) -> None:
+    def __init__(self, errors: Sequence[Tuple[int, BaseException]], total: int) -> None:
         lines = [f"{len(errors)} of {total} batch calls failed"]
         for index, exc in errors[:5]:
             lines.append(f"  [{index}] {type(exc).__name__}: {exc}")
         if len(errors) > 5:
             lines.append(f"  ... and {len(errors) - 5} more")
         super().__init__("\n".join(lines))
-        self.errors = list(errors)
-        self.total = total
+        self.errors: List[Tuple[int, BaseException]] = list(errors)
+        self.total: int = total
 
 
-_STATUS_CLASSES = {
+_STATUS_CLASSES: Dict[int, Type[APIStatusError]] = {
     400: BadRequestError,
     401: AuthenticationError,
     403: PermissionDeniedError,
@@ -228,7 +233,7 @@ _STATUS_CLASSES = {
 }
 
 
-def status_error_class(status_code: int) -> type:
+def status_error_class(status_code: int) -> Type[APIStatusError]:
     """The APIStatusError subclass for an HTTP status code."""
     cls = _STATUS_CLASSES.get(status_code)
     if cls is not None:

@@ -11,7 +11,7 @@ import enum
 import sys
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Tuple, Type, TypeVar, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterable, List, Optional, Protocol, Tuple, Type, TypeVar, Union
 
 from ._constants import (
     ONBOARDING_MAX_POLL_INTERVAL,
@@ -120,7 +120,7 @@ class _Model:
     """Shared repr/eq for the models; subclasses list their fields in _fields."""
 
     __slots__ = ()
-    _fields: tuple = ()
+    _fields: Tuple[str, ...] = ()
 
     def __repr__(self) -> str:
         parts = []
@@ -135,7 +135,7 @@ class _Model:
             return NotImplemented
         return all(getattr(self, n) == getattr(other, n) for n in self._fields)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
 
 # ---------------------------------------------------------------- value types
@@ -149,11 +149,11 @@ class Address(_Model):
     def __init__(self, street: Optional[str] = None, city: Optional[str] = None,
                  state: Optional[str] = None, postal_code: Optional[str] = None,
                  country: Optional[str] = None) -> None:
-        self.street = street
-        self.city = city
-        self.state = state
-        self.postal_code = postal_code
-        self.country = country
+        self.street: Optional[str] = street
+        self.city: Optional[str] = city
+        self.state: Optional[str] = state
+        self.postal_code: Optional[str] = postal_code
+        self.country: Optional[str] = country
 
     @classmethod
     def from_dict(cls, data: Optional[Dict[str, Any]]) -> Optional["Address"]:
@@ -187,6 +187,9 @@ class Address(_Model):
                                   field=field, value=value)
 
 
+#: A money amount as the models take it (major units): kept exact as a Decimal.
+Money = Union[Decimal, int, float, str]
+
 _AMOUNT_FIELDS = (("sub_total", "subTotal"), ("taxes", "taxes"), ("fees", "fees"),
                   ("promotions", "promotions"), ("adjustments", "adjustments"),
                   ("tip", "tip"), ("total", "total"))
@@ -205,15 +208,15 @@ class Amounts(_Model):
     __slots__ = tuple(name for name, _ in _AMOUNT_FIELDS)
     _fields = __slots__
 
-    def __init__(self, sub_total: Any = 0, *, taxes: Any = None, fees: Any = None,
-                 promotions: Any = None, adjustments: Any = None, tip: Any = None,
-                 total: Any = None) -> None:
+    def __init__(self, sub_total: Money = 0, *, taxes: Optional[Money] = None, fees: Optional[Money] = None,
+                 promotions: Optional[Money] = None, adjustments: Optional[Money] = None,
+                 tip: Optional[Money] = None, total: Optional[Money] = None) -> None:
         self.sub_total: Decimal = to_decimal(sub_total, "sub_total") or Decimal(0)
-        self.taxes = to_decimal(taxes, "taxes")
-        self.fees = to_decimal(fees, "fees")
-        self.promotions = to_decimal(promotions, "promotions")
-        self.adjustments = to_decimal(adjustments, "adjustments")
-        self.tip = to_decimal(tip, "tip")
+        self.taxes: Optional[Decimal] = to_decimal(taxes, "taxes")
+        self.fees: Optional[Decimal] = to_decimal(fees, "fees")
+        self.promotions: Optional[Decimal] = to_decimal(promotions, "promotions")
+        self.adjustments: Optional[Decimal] = to_decimal(adjustments, "adjustments")
+        self.tip: Optional[Decimal] = to_decimal(tip, "tip")
         computed = (self.sub_total + (self.fees or 0) - (self.promotions or 0) + (self.taxes or 0)
                     + (self.adjustments or 0) + (self.tip or 0))
         given = to_decimal(total, "total")
@@ -243,11 +246,11 @@ class StoreStatus(_Model):
     def __init__(self, status: str, reason: Optional[str] = None,
                  paused_at: Optional[_dt.datetime] = None, resume_at: Optional[_dt.datetime] = None,
                  store_id: Optional[str] = None) -> None:
-        self.status = status
-        self.reason = reason
-        self.paused_at = paused_at
-        self.resume_at = resume_at
-        self.store_id = store_id
+        self.status: str = status
+        self.reason: Optional[str] = reason
+        self.paused_at: Optional[_dt.datetime] = paused_at
+        self.resume_at: Optional[_dt.datetime] = resume_at
+        self.store_id: Optional[str] = store_id
 
     @property
     def is_online(self) -> bool:
@@ -283,18 +286,18 @@ class Store(_Model):
                  address: Optional[Address] = None, delivery_allowed: Optional[bool] = None,
                  pickup_allowed: Optional[bool] = None, raw: Optional[Dict[str, Any]] = None,
                  client: Optional["Client"] = None) -> None:
-        self.store_id = store_id
-        self.name = name
-        self.phone = phone
-        self.timezone = timezone
-        self.logo_url = logo_url
-        self.description = description
-        self.status = status
-        self.address = address
-        self.delivery_allowed = delivery_allowed
-        self.pickup_allowed = pickup_allowed
-        self.raw = raw or {}
-        self._client = client
+        self.store_id: str = store_id
+        self.name: Optional[str] = name
+        self.phone: Optional[str] = phone
+        self.timezone: Optional[str] = timezone
+        self.logo_url: Optional[str] = logo_url
+        self.description: Optional[str] = description
+        self.status: Optional[str] = status
+        self.address: Optional[Address] = address
+        self.delivery_allowed: Optional[bool] = delivery_allowed
+        self.pickup_allowed: Optional[bool] = pickup_allowed
+        self.raw: Dict[str, Any] = raw or {}
+        self._client: Optional[Client] = client
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any], client: Optional["Client"] = None) -> "Store":
@@ -336,7 +339,8 @@ class Store(_Model):
     def get_status(self) -> StoreStatus:
         return self._bound().stores.get_status(self.store_id)
 
-    def pause(self, reason: Union[str, PauseReason], resume_at: Any = None) -> StoreStatus:
+    def pause(self, reason: Union[str, PauseReason],
+              resume_at: Union[_dt.datetime, _dt.timedelta, str, None] = None) -> StoreStatus:
         result = self._bound().stores.pause(self.store_id, reason, resume_at=resume_at)
         self.status = result.status
         return result
@@ -363,12 +367,12 @@ class Order(_Model):
 
     def __init__(self, order_id: str, *, state: str = "open", status: str = "pending",
                  client: Optional["Client"] = None) -> None:
-        self.order_id = order_id
-        self.state = state
-        self.status = status
+        self.order_id: str = order_id
+        self.state: str = state
+        self.status: str = status
         self.estimated_ready_at: Optional[_dt.datetime] = None
         self.cancel_reason: Optional[str] = None
-        self._client = client
+        self._client: Optional[Client] = client
 
     @property
     def is_closed(self) -> bool:
@@ -391,7 +395,7 @@ class Order(_Model):
         self._client.orders.update_status(self.order_id, **fields)
         return self
 
-    def _progress(self, status: str, estimated_ready_at: Any = None) -> "Order":
+    def _progress(self, status: str, estimated_ready_at: Union[_dt.datetime, str, None] = None) -> "Order":
         self._check(status)
         self._send(status=status, estimated_ready_at=estimated_ready_at)
         self.status = status
@@ -399,11 +403,11 @@ class Order(_Model):
             self.estimated_ready_at = parse_datetime(estimated_ready_at)
         return self
 
-    def confirm(self, estimated_ready_at: Any = None) -> "Order":
+    def confirm(self, estimated_ready_at: Union[_dt.datetime, str, None] = None) -> "Order":
         """Accepted into the partner's system."""
         return self._progress("confirmed", estimated_ready_at)
 
-    def start_preparing(self, estimated_ready_at: Any = None) -> "Order":
+    def start_preparing(self, estimated_ready_at: Union[_dt.datetime, str, None] = None) -> "Order":
         """The kitchen started."""
         return self._progress("preparing", estimated_ready_at)
 
@@ -446,14 +450,14 @@ class Onboarding(_Model):
                  status: Optional[str] = None, store_id: Optional[str] = None,
                  error: Optional[str] = None, created_at: Optional[_dt.datetime] = None,
                  raw: Optional[Dict[str, Any]] = None, client: Optional["Client"] = None) -> None:
-        self.onboarding_id = onboarding_id
-        self.partner_store_id = partner_store_id
-        self.status = status
-        self.store_id = store_id
-        self.error = error
-        self.created_at = created_at
-        self.raw = raw or {}
-        self._client = client
+        self.onboarding_id: str = onboarding_id
+        self.partner_store_id: Optional[str] = partner_store_id
+        self.status: Optional[str] = status
+        self.store_id: Optional[str] = store_id
+        self.error: Optional[str] = error
+        self.created_at: Optional[_dt.datetime] = created_at
+        self.raw: Dict[str, Any] = raw or {}
+        self._client: Optional[Client] = client
 
     @classmethod
     def from_dict(cls, data: Dict[str, Any], client: Optional["Client"] = None) -> "Onboarding":
@@ -528,5 +532,15 @@ class Onboarding(_Model):
         self.status = "cancelled"
 
 
-def iter_models(cls: Any, items: Iterable[Dict[str, Any]], client: Optional["Client"]) -> list:
+_Loaded = TypeVar("_Loaded", covariant=True)
+
+
+class _FromDict(Protocol[_Loaded]):
+    def from_dict(self, data: Dict[str, Any], client: Optional[Client] = None) -> _Loaded: ...
+
+
+_M = TypeVar("_M")
+
+
+def iter_models(cls: _FromDict[_M], items: Iterable[Dict[str, Any]], client: Optional["Client"]) -> List[_M]:
     return [cls.from_dict(item, client) for item in items if isinstance(item, dict)]

@@ -133,10 +133,6 @@ def test_import_stays_lazy():
                          "gettcommerce.catalog", "gettcommerce.cli"}, loaded
 
 
-@pytest.mark.xfail(strict=True, reason="waits on annotations outside the packaging files: "
-                   "Sandbox.client() -> Client (sandbox/core.py), Amounts.total: Decimal (models.py), "
-                   "webhooks.sign() -> Dict[str, str] and verify(headers: ...) (webhooks.py); "
-                   "remove this mark once they land")
 def test_pending_contract(tmp_path):
     out = mypy_strict(tmp_path, TYPING / "use_client_pending.py")
     assert out.returncode == 0, out.stdout + out.stderr
@@ -151,8 +147,6 @@ def verifytypes(tmp_path: Path) -> tuple[float, str]:
     return float(found.group(1)), out.stdout
 
 
-@pytest.mark.xfail(strict=True, reason="the lead fixes the remaining gaps after merging (see the dist "
-                   "report); remove this mark at 100%")
 def test_verifytypes_scores_100(tmp_path):
     score, report = verifytypes(tmp_path)
     assert score == 100.0, report

@@ -80,7 +80,7 @@ class ValidationReport:
     """Issues of a CatalogSet, printable and rendered as an HTML table in Jupyter."""
 
     def __init__(self, issues: Sequence[CatalogIssue]) -> None:
-        self.issues = list(issues)
+        self.issues: List[CatalogIssue] = list(issues)
 
     @property
     def errors(self) -> List[CatalogIssue]:

@@ -78,14 +78,14 @@ class CatalogServer:
     def __init__(self, catalogset: MenuSource, host: str = "127.0.0.1", port: int = 0) -> None:
         self._lock = threading.Lock()
         self._catalogset = catalogset
-        self.hits = 0
+        self.hits: int = 0
         self._httpd = _HTTPServer((host, port), _Handler)
         self._httpd.catalog_server = self
         bound_host, bound_port = self._httpd.server_address[:2]
         if isinstance(bound_host, bytes):
             bound_host = bound_host.decode()
         shown = f"[{bound_host}]" if ":" in str(bound_host) else bound_host
-        self.url = f"http://{shown}:{bound_port}/catalog.json"
+        self.url: str = f"http://{shown}:{bound_port}/catalog.json"
         self._thread = threading.Thread(target=self._httpd.serve_forever,
                                         name="gettcommerce-catalog-server", daemon=True)
         self._thread.start()

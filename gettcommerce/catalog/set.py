@@ -104,8 +104,8 @@ class CatalogSet:
         if store_id is not None and not isinstance(store_id, str):
             raise InvalidRequestError(f"store_id must be a string, not {store_id!r}",
                                       field="store_id", value=store_id)
-        self.store_id = store_id
-        self.catalog_set_id = catalog_set_id if catalog_set_id is not None else str(uuid.uuid4())
+        self.store_id: Optional[str] = store_id
+        self.catalog_set_id: str = catalog_set_id if catalog_set_id is not None else str(uuid.uuid4())
         self.catalogs: Dict[str, Dict[str, Any]] = {}
         self.sections: Dict[str, Dict[str, Any]] = {}
         self.items: Dict[str, Dict[str, Any]] = {}

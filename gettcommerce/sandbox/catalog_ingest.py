@@ -10,10 +10,10 @@ import datetime as _dt
 import urllib.error
 import urllib.request
 from decimal import Decimal
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Set
 
 from .._wire import DAYS_OF_WEEK, loads_decimal
-from ..catalog import validate_catalogset
+from ..catalog import CatalogIssue, validate_catalogset
 from .validation import is_http_url
 
 DEFAULT_MAX_CATALOG_BYTES = 50 * 1024 * 1024
@@ -87,7 +87,7 @@ def fetch(url: str, *, timeout: float, max_bytes: int = DEFAULT_MAX_CATALOG_BYTE
         raise CatalogFetchError(f"GET {url} failed: {reason}") from None
 
 
-def validate(raw: bytes) -> List[Any]:
+def validate(raw: bytes) -> List[CatalogIssue]:
     """Every issue of a CatalogSet, from the SDK's C validator, so the SDK and
     the sandbox never disagree.
 
@@ -97,7 +97,7 @@ def validate(raw: bytes) -> List[Any]:
     return list(validate_catalogset(raw))
 
 
-def describe_failure(issues: List[Any], limit: int = 3) -> str:
+def describe_failure(issues: List[CatalogIssue], limit: int = 3) -> str:
     """The onboarding ``error`` text: the count and the first few problems, path first."""
     errors = [i for i in issues if getattr(i, "severity", "error") == "error"]
     shown = "; ".join(f"{i.path or '/'}: {i.message}" for i in errors[:limit])
@@ -144,12 +144,12 @@ def open_catalogs(catalog: Dict[str, Any], local: _dt.datetime) -> List[str]:
     return open_ids
 
 
-def reachable_items(catalog: Dict[str, Any], catalog_ids: List[str]) -> set:
+def reachable_items(catalog: Dict[str, Any], catalog_ids: List[str]) -> Set[str]:
     """Items a consumer can reach from the given catalogs through sections."""
-    sections = catalog.get("sections") or {}
-    seen_sections: set = set()
-    items: set = set()
-    stack = [sid for cid in catalog_ids for sid in (catalog["catalogs"][cid].get("sectionIds") or [])]
+    sections: Dict[str, Any] = catalog.get("sections") or {}
+    seen_sections: Set[str] = set()
+    items: Set[str] = set()
+    stack: List[str] = [sid for cid in catalog_ids for sid in (catalog["catalogs"][cid].get("sectionIds") or [])]
     while stack:
         section_id = stack.pop()
         if section_id in seen_sections or section_id not in sections:

@@ -6,7 +6,8 @@ import concurrent.futures
 import json
 import secrets
 import threading
-from typing import Any, Callable, Dict, List, Optional, Sequence, Union
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 from .._wire import dumps, utcnow
 from . import catalog_ingest, orders
@@ -19,6 +20,15 @@ from .requestlog import RequestLog, RequestRecord
 from .server import SandboxHandler, SandboxHTTPServer
 from .state import CatalogVersion, OnboardingRecord, State, StoreRecord
 from .webhook_sender import PLACE_RETRY_SCHEDULE
+
+if TYPE_CHECKING:
+    from .._client import Client
+    from ..catalog import CatalogSet
+
+#: A catalog as the sandbox takes it: a CatalogSet, its JSON dict, or JSON bytes/str.
+CatalogSource = Union["CatalogSet", Dict[str, Any], bytes, str]
+#: One ``place_order`` line: an item id, an ``(itemId, quantity)`` pair or the full line dict.
+OrderLine = Union[str, Tuple[str, int], Dict[str, Any]]
 
 WEBHOOK_TIMEOUT = 10.0            # seconds Gett waits for validate/place answers (before time_scale)
 MIN_WEBHOOK_TIMEOUT = 0.2         # a scaled timeout below this would fail healthy local partners
@@ -72,17 +82,17 @@ class Sandbox:
         schedule = PLACE_RETRY_SCHEDULE if place_retry_schedule is None else tuple(place_retry_schedule)
         if any(not isinstance(d, (int, float)) or d < 0 for d in schedule):
             raise ValueError(f"place_retry_schedule must be delays in seconds >= 0, got {schedule!r}")
-        self.host = host
+        self.host: str = host
         self._requested_port = port
-        self.api_key = api_key or new_api_key()
-        self.webhook_secret = webhook_secret or new_webhook_secret()
-        self.time_scale = float(time_scale)
-        self.place_retry_schedule = [float(d) * self.time_scale for d in schedule]
-        self.webhook_timeout = (float(webhook_timeout) if webhook_timeout is not None
-                                else max(WEBHOOK_TIMEOUT * self.time_scale, MIN_WEBHOOK_TIMEOUT))
-        self.connection_timeout = connection_timeout
-        self.verbose = verbose
-        self.faults = FaultSet()
+        self.api_key: str = api_key or new_api_key()
+        self.webhook_secret: str = webhook_secret or new_webhook_secret()
+        self.time_scale: float = float(time_scale)
+        self.place_retry_schedule: List[float] = [float(d) * self.time_scale for d in schedule]
+        self.webhook_timeout: float = (float(webhook_timeout) if webhook_timeout is not None
+                                       else max(WEBHOOK_TIMEOUT * self.time_scale, MIN_WEBHOOK_TIMEOUT))
+        self.connection_timeout: float = connection_timeout
+        self.verbose: bool = verbose
+        self.faults: FaultSet = FaultSet()
         self.errors: List[str] = []            # tracebacks of unexpected server errors
         self._limiter = RateLimiter(RateLimits.from_setting(rate_limits))
         self._state = State(self._submit, fetch_timeout=fetch_timeout, max_catalog_bytes=max_catalog_bytes,
@@ -153,7 +163,7 @@ class Sandbox:
     def api_keys(self) -> List[str]:
         return [p.api_key for p in self._state.all_partners()]
 
-    def client(self, **kwargs: Any) -> Any:
+    def client(self, **kwargs: Any) -> Client:
         """A ``gettcommerce.Client`` for this sandbox (extra keyword arguments pass through)."""
         from .. import Client
         kwargs.setdefault("api_key", self.api_key)
@@ -245,14 +255,14 @@ class Sandbox:
         self.faults.clear()
 
     # --- seeding and inspection -----------------------------------------
-    def host_catalog(self, catalog: Union[Dict[str, Any], bytes, str, Any]) -> str:
+    def host_catalog(self, catalog: CatalogSource) -> str:
         """Serve a CatalogSet from the sandbox itself; returns its URL (a ``catalogCallbackUrl``)."""
         data = _catalog_bytes(catalog)
         name = secrets.token_hex(8)
         self._hosted_catalogs[name] = data
         return f"{self.url}/_sandbox/catalogs/{name}"
 
-    def create_store(self, *, partner_store_id: str, name: str, catalog: Any = None,
+    def create_store(self, *, partner_store_id: str, name: str, catalog: Optional[CatalogSource] = None,
                      webhook_url: str = "http://127.0.0.1:9/gett", api_key: Optional[str] = None,
                      timezone: str = "UTC", phone: Optional[str] = None, description: Optional[str] = None,
                      logo_url: Optional[str] = None, address: Optional[Dict[str, Any]] = None,
@@ -324,9 +334,9 @@ class Sandbox:
             return json.loads(dumps(order.to_dict()))
 
     # --- orders (Gett -> partner) ---------------------------------------
-    def place_order(self, store_id: str, items: Any, fulfillment_type: str = "pickup", *,
+    def place_order(self, store_id: str, items: Sequence[OrderLine], fulfillment_type: str = "pickup", *,
                     user: Optional[Dict[str, Any]] = None, delivery_address: Optional[Dict[str, Any]] = None,
-                    tip: Any = 0, wait: bool = True) -> str:
+                    tip: Union[Decimal, int, float, str] = 0, wait: bool = True) -> str:
         """Create an order as a Gett consumer would and deliver it to the partner; returns orderId.
 
         ``items`` entries are an item id (quantity 1), an ``(itemId, quantity)``
@@ -412,7 +422,7 @@ class Sandbox:
         return json.loads(dumps(dump))
 
 
-def _catalog_bytes(catalog: Any) -> bytes:
+def _catalog_bytes(catalog: object) -> bytes:
     if isinstance(catalog, bytes):
         return catalog
     if isinstance(catalog, str):

@@ -13,7 +13,7 @@ import secrets
 import threading
 import zoneinfo
 from decimal import Decimal
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Set
 
 from . import catalog_ingest
 from ._util import new_uuid
@@ -22,7 +22,7 @@ from .exceptions import (SandboxOrderError, SandboxOrderRejected, SandboxPlaceme
 from .state import OrderRecord, StoreRecord
 from .webhook_sender import WebhookResult, join_url, post_signed
 
-log = logging.getLogger("gettcommerce.sandbox")
+log: logging.Logger = logging.getLogger("gettcommerce.sandbox")
 
 # Amounts the partner prices at validate; added (or, promotions, taken off)
 # to Gett's subTotal and the consumer's tip to give the total.
@@ -107,7 +107,7 @@ def check_open(store: StoreRecord, now: _dt.datetime) -> List[str]:
     return open_ids
 
 
-def price_lines(catalog: Dict[str, Any], lines: List[Dict[str, Any]], orderable: set) -> Decimal:
+def price_lines(catalog: Dict[str, Any], lines: List[Dict[str, Any]], orderable: Set[str]) -> Decimal:
     """Check every line against the catalog and return the subtotal.
 
     line total = (item basePrice + sum(modifier basePrice * modifier qty)) * line qty
@@ -215,10 +215,10 @@ class OrderPlacer:
 
     def __init__(self, *, secret: str, timeout: float, schedule: Sequence[float],
                  stopping: threading.Event) -> None:
-        self.secret = secret
-        self.timeout = timeout
-        self.schedule = list(schedule)
-        self.stopping = stopping
+        self.secret: str = secret
+        self.timeout: float = timeout
+        self.schedule: List[float] = list(schedule)
+        self.stopping: threading.Event = stopping
 
     def validate(self, store: StoreRecord, payload: Dict[str, Any]) -> Dict[str, Any]:
         url = join_url(store.webhook_url, "validate")

@@ -7,7 +7,7 @@ errorCode, errorCategory, retryable, optional retryAfter and errors[]).
 from __future__ import annotations
 
 import http
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from .._wire import iso, utcnow
 from ._util import new_request_id
@@ -16,7 +16,7 @@ TYPE_BASE = "https://developer.gett-tech.com/errors/"
 
 # errorCode -> (HTTP status, errorCategory, retryable): gett-api.md §7.3.
 # Codes Gett leaves unnamed (405, 413, 502, 504) get names in the same style.
-ERROR_CODES: Dict[str, tuple] = {
+ERROR_CODES: Dict[str, Tuple[int, str, bool]] = {
     "INVALID_REQUEST": (400, "validation", False),
     "STORE_CLOSED": (400, "availability", False),
     "ITEM_UNAVAILABLE": (400, "availability", False),
@@ -101,12 +101,12 @@ class ApiError(Exception):
                  errors: Optional[List[Dict[str, Any]]] = None, retry_after: Optional[int] = None,
                  headers: Optional[Dict[str, str]] = None) -> None:
         super().__init__(detail)
-        self.error_code = error_code
-        self.detail = detail
-        self.status = status or ERROR_CODES.get(error_code, (500,))[0]
-        self.errors = errors
-        self.retry_after = retry_after
-        self.headers = dict(headers or {})
+        self.error_code: str = error_code
+        self.detail: str = detail
+        self.status: int = status or ERROR_CODES.get(error_code, (500, "server_error", True))[0]
+        self.errors: Optional[List[Dict[str, Any]]] = errors
+        self.retry_after: Optional[int] = retry_after
+        self.headers: Dict[str, str] = dict(headers or {})
 
     def problem(self, instance: str, request_id: Optional[str] = None) -> Dict[str, Any]:
         return build_problem(self.error_code, self.detail, instance=instance, status=self.status,

@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, Tuple, Union
+from typing import Any, Callable, Dict, Tuple, Union
 
 PRODUCTION_READ_LIMIT = 1000
 PRODUCTION_WRITE_LIMIT = 100
@@ -76,7 +76,7 @@ class Decision:
 
 
 class RateLimiter:
-    def __init__(self, limits: RateLimits, clock=time.time) -> None:
+    def __init__(self, limits: RateLimits, clock: Callable[[], float] = time.time) -> None:
         self.limits = limits
         self._clock = clock
         self._lock = threading.Lock()

@@ -67,6 +67,7 @@ class SandboxHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server_version = "GettSandbox/1"
     server: SandboxHTTPServer
+    close_connection: bool
 
     def version_string(self) -> str:
         return self.server_version
@@ -110,7 +111,17 @@ class SandboxHandler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:
         self._dispatch()
 
-    do_POST = do_PUT = do_DELETE = do_PATCH = do_GET
+    def do_POST(self) -> None:
+        self._dispatch()
+
+    def do_PUT(self) -> None:
+        self._dispatch()
+
+    def do_DELETE(self) -> None:
+        self._dispatch()
+
+    def do_PATCH(self) -> None:
+        self._dispatch()
 
     # --- writing (also the primitives fault_actions.Out needs) ----------------
     def write(self, response: Response) -> None:

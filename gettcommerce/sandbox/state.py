@@ -18,6 +18,7 @@ import zoneinfo
 from typing import Any, Callable, Dict, List, Optional
 
 from .._wire import iso, utcnow
+from ..catalog import CatalogIssue
 from . import catalog_ingest
 from ._util import mask_key, new_uuid
 from .problems import ApiError, field_error, validation_failed
@@ -42,7 +43,7 @@ _READ_ONLY_STORE_FIELDS = {
 }
 
 
-log = logging.getLogger("gettcommerce.sandbox")
+log: logging.Logger = logging.getLogger("gettcommerce.sandbox")
 
 
 def check_timezone(checker: Checker, key: str = "timezone") -> Optional[str]:
@@ -62,15 +63,15 @@ class CatalogVersion:
     """One ingestion attempt of a store's catalog; only successful ones get a catalogSetId."""
 
     def __init__(self, source: str, ok: bool, *, catalog: Optional[Dict[str, Any]] = None,
-                 issues: Optional[list] = None, error: Optional[str] = None) -> None:
-        self.catalog_set_id = new_uuid() if ok else None
-        self.source = source
-        self.ok = ok
-        self.catalog = catalog
-        self.issues = [{"code": i.code, "path": i.path, "message": i.message, "severity": i.severity}
+                 issues: Optional[List[CatalogIssue]] = None, error: Optional[str] = None) -> None:
+        self.catalog_set_id: Optional[str] = new_uuid() if ok else None
+        self.source: str = source
+        self.ok: bool = ok
+        self.catalog: Optional[Dict[str, Any]] = catalog
+        self.issues: List[Dict[str, str]] = [{"code": i.code, "path": i.path, "message": i.message, "severity": i.severity}
                        for i in (issues or [])]
-        self.error = error
-        self.ingested_at = utcnow()
+        self.error: Optional[str] = error
+        self.ingested_at: _dt.datetime = utcnow()
 
     def to_dict(self) -> Dict[str, Any]:
         return {"catalogSetId": self.catalog_set_id, "status": "ingested" if self.ok else "failed",
@@ -93,28 +94,28 @@ def pull_catalog(url: str, *, timeout: float, max_bytes: int) -> CatalogVersion:
 
 class StoreRecord:
     def __init__(self, owner: "Partner", details: Dict[str, Any], onboarding_id: str) -> None:
-        self.owner = owner
-        self.store_id = new_uuid()
-        self.onboarding_id = onboarding_id
+        self.owner: Partner = owner
+        self.store_id: str = new_uuid()
+        self.onboarding_id: str = onboarding_id
         self.partner_store_id: str = details["partnerStoreId"]
         self.name: str = details["name"]
-        self.phone = details.get("phone")
-        self.timezone = details.get("timezone") or "UTC"
-        self.logo_url = details.get("logoUrl")
-        self.description = details.get("description")
-        self.address = details.get("address")
+        self.phone: Optional[str] = details.get("phone")
+        self.timezone: str = details.get("timezone") or "UTC"
+        self.logo_url: Optional[str] = details.get("logoUrl")
+        self.description: Optional[str] = details.get("description")
+        self.address: Optional[Dict[str, Any]] = details.get("address")
         self.delivery_allowed: bool = details.get("deliveryAllowed", True)
         self.pickup_allowed: bool = details.get("pickupAllowed", True)
         self.webhook_url: str = details["webhookUrl"]
         self.catalog_callback_url: str = details["catalogCallbackUrl"]
-        self.status = "online"
+        self.status: str = "online"
         self.reason: Optional[str] = None
         self.paused_at: Optional[_dt.datetime] = None
         self.resume_at: Optional[_dt.datetime] = None
-        self.created_at = utcnow()
+        self.created_at: _dt.datetime = utcnow()
         self.catalog_versions: List[CatalogVersion] = []
         self.current: Optional[CatalogVersion] = None
-        self.lock = threading.Lock()
+        self.lock: threading.Lock = threading.Lock()
 
     # --- status (call with self.lock held) -------------------------------
     def refresh(self, now: Optional[_dt.datetime] = None) -> None:
@@ -152,16 +153,16 @@ class StoreRecord:
 
 class OnboardingRecord:
     def __init__(self, owner: "Partner", details: Dict[str, Any]) -> None:
-        self.owner = owner
-        self.onboarding_id = new_uuid()
-        self.details = details
+        self.owner: Partner = owner
+        self.onboarding_id: str = new_uuid()
+        self.details: Dict[str, Any] = details
         self.partner_store_id: str = details["partnerStoreId"]
-        self.status = "pending_catalog"
+        self.status: str = "pending_catalog"
         self.store_id: Optional[str] = None
         self.error: Optional[str] = None
-        self.created_at = utcnow()
+        self.created_at: _dt.datetime = utcnow()
         self.version: Optional[CatalogVersion] = None
-        self.lock = threading.Lock()
+        self.lock: threading.Lock = threading.Lock()
 
     def to_api(self) -> Dict[str, Any]:
         return {"onboardingId": self.onboarding_id, "partnerStoreId": self.partner_store_id,
@@ -180,20 +181,20 @@ class OrderRecord:
 
     def __init__(self, store: StoreRecord, payload: Dict[str, Any]) -> None:
         order = payload["order"]
-        self.store = store
+        self.store: StoreRecord = store
         self.order_id: str = order["orderId"]
-        self.payload = payload
-        self.state = "open"
-        self.status = "pending"
+        self.payload: Dict[str, Any] = payload
+        self.state: str = "open"
+        self.status: str = "pending"
         self.estimated_ready_at: Optional[_dt.datetime] = None
         self.cancel_reason: Optional[str] = None
         self.partner_order_id: Optional[str] = None
         self.amounts: Dict[str, Any] = dict(order["amounts"])
         self.placement: Dict[str, Any] = {"status": "placing", "attempts": 0, "lastError": None}
-        self.created_at = utcnow()
+        self.created_at: _dt.datetime = utcnow()
         self.history: List[Dict[str, Any]] = []
-        self.lock = threading.Lock()
-        self.placed = threading.Event()     # set once placement succeeded or was given up
+        self.lock: threading.Lock = threading.Lock()
+        self.placed: threading.Event = threading.Event()     # set once placement succeeded or was given up
         self._record("gett")
 
     def _record(self, source: str, **extra: Any) -> None:
@@ -217,12 +218,12 @@ class Partner:
     """Everything one API key owns."""
 
     def __init__(self, api_key: str) -> None:
-        self.api_key = api_key
-        self.label = mask_key(api_key)
+        self.api_key: str = api_key
+        self.label: str = mask_key(api_key)
         self.stores: Dict[str, StoreRecord] = {}
         self.onboardings: Dict[str, OnboardingRecord] = {}
         self.orders: Dict[str, OrderRecord] = {}
-        self.lock = threading.Lock()   # guards the three dicts, not the records
+        self.lock: threading.Lock = threading.Lock()   # guards the three dicts, not the records
 
     def to_state(self) -> Dict[str, Any]:
         with self.lock:
@@ -253,12 +254,12 @@ class State:
                  max_catalog_bytes: int = catalog_ingest.DEFAULT_MAX_CATALOG_BYTES,
                  ingest_delay: float = 0.0, sync_catalog_pulls: bool = True) -> None:
         self._submit = submit
-        self.sync_catalog_pulls = sync_catalog_pulls
-        self.fetch_timeout = fetch_timeout
-        self.max_catalog_bytes = max_catalog_bytes
-        self.ingest_delay = ingest_delay
+        self.sync_catalog_pulls: bool = sync_catalog_pulls
+        self.fetch_timeout: float = fetch_timeout
+        self.max_catalog_bytes: int = max_catalog_bytes
+        self.ingest_delay: float = ingest_delay
         self.partners: Dict[str, Partner] = {}
-        self.lock = threading.Lock()
+        self.lock: threading.Lock = threading.Lock()
 
     # --- partners --------------------------------------------------------
     def add_partner(self, api_key: str) -> Partner:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
 __all__ = ["Response", "WebhookApp", "DEFAULT_MAX_BODY_BYTES", "DEFAULT_LEASE", "read_capped"]
 
-logger = logging.getLogger("gettcommerce.webhooks")
+logger: logging.Logger = logging.getLogger("gettcommerce.webhooks")
 
 Response = Tuple[int, List[Tuple[str, str]], bytes]
 # One step a driver runs: (function, args, kind).  HANDLER: the partner's
@@ -154,13 +154,13 @@ class WebhookCore:
                 or lease == float("inf")):
             raise InvalidRequestError(f"lease must be a positive, finite number of seconds, not {lease!r}",
                                       field="lease", value=lease)
-        self.on_validate = on_validate
-        self.on_place = on_place
-        self.client = client
+        self.on_validate: Callable[[IncomingOrder], Any] = on_validate
+        self.on_place: Callable[[IncomingOrder], Any] = on_place
+        self.client: Optional[Client] = client
         self.store = InMemoryPlacedOrderStore() if store is None else store
-        self.tolerance = check_tolerance(tolerance)
-        self.max_body_bytes = max_body_bytes
-        self.lease = float(lease)
+        self.tolerance: float = check_tolerance(tolerance)
+        self.max_body_bytes: int = max_body_bytes
+        self.lease: float = float(lease)
 
     @property
     def store(self) -> Any:

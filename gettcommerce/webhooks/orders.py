@@ -5,7 +5,7 @@ import json
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Union
 
 from .._wire import to_decimal
 from ..errors import InvalidRequestError
@@ -175,8 +175,8 @@ def _parse_amounts(order: Mapping[str, Any]) -> Amounts:
         if value is not None and value < 0:
             wire = dict(_INCOMING_AMOUNTS)[name]
             raise _malformed(f"{path}.{wire}", f"must be >= 0, not {value}", value)
-    sub_total = values.pop("sub_total")
-    return Amounts(sub_total, **values)
+    sub_total = values.pop("sub_total")   # never None: required above
+    return Amounts(sub_total if sub_total is not None else 0, **values)
 
 
 class IncomingOrder:
@@ -208,19 +208,19 @@ class IncomingOrder:
                  delivery_address: Optional[Address] = None, payment_token: Optional[str] = None,
                  kind: Optional[str] = None, raw: Optional[Dict[str, Any]] = None,
                  client: Optional["Client"] = None) -> None:
-        self.order_id = order_id
-        self.store_id = store_id
-        self.partner_store_id = partner_store_id
-        self.catalog_set_id = catalog_set_id
-        self.fulfillment_type = fulfillment_type
-        self.items = list(items or [])
-        self.amounts = amounts if amounts is not None else Amounts(0)
-        self.user = user if user is not None else Customer()
-        self.delivery_address = delivery_address
-        self.payment_token = payment_token
-        self.kind = kind
-        self.raw = raw if raw is not None else {}
-        self.client = client
+        self.order_id: str = order_id
+        self.store_id: Optional[str] = store_id
+        self.partner_store_id: Optional[str] = partner_store_id
+        self.catalog_set_id: Optional[str] = catalog_set_id
+        self.fulfillment_type: str = fulfillment_type
+        self.items: List[LineItem] = list(items or [])
+        self.amounts: Amounts = amounts if amounts is not None else Amounts(0)
+        self.user: Customer = user if user is not None else Customer()
+        self.delivery_address: Optional[Address] = delivery_address
+        self.payment_token: Optional[str] = payment_token
+        self.kind: Optional[str] = kind
+        self.raw: Dict[str, Any] = raw if raw is not None else {}
+        self.client: Optional[Client] = client
 
     def __repr__(self) -> str:
         # payment_token is a credential: it never appears in a repr or a log line.
@@ -233,7 +233,7 @@ class IncomingOrder:
             return NotImplemented
         return all(getattr(self, n) == getattr(other, n) for n in self._compared)
 
-    __hash__ = None  # type: ignore[assignment]
+    __hash__: ClassVar[None] = None  # type: ignore[assignment]
 
     @property
     def is_delivery(self) -> bool:

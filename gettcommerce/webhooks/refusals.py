@@ -28,11 +28,11 @@ class OrderRejected(Exception):
         if not isinstance(status, int) or not 400 <= status <= 499:
             raise ValueError(f"OrderRejected status must be a 4xx code, not {status!r}")
         super().__init__(detail)
-        self.detail = detail
-        self.error_code = error_code
-        self.status = status
-        self.error_category = error_category
-        self.errors = list(errors or [])
+        self.detail: str = detail
+        self.error_code: str = error_code
+        self.status: int = status
+        self.error_category: str = error_category
+        self.errors: List[Dict[str, Any]] = list(errors or [])
 
 
 class ItemUnavailable(OrderRejected):

@@ -15,7 +15,7 @@ __all__ = ["wsgi_request", "serve_wsgi", "read_capped"]
 
 _CHUNK = 65536
 
-logger = logging.getLogger("gettcommerce.webhooks")
+logger: logging.Logger = logging.getLogger("gettcommerce.webhooks")
 
 
 def wsgi_request(app: "WebhookApp", environ: Dict[str, Any]) -> Response:

@@ -5,14 +5,26 @@ import hashlib
 import hmac
 import math
 import time
-from typing import Any, Iterable, Mapping, Optional, Sequence, Union
+from typing import Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple, Union, cast
 
 from .._constants import WEBHOOK_API_VERSION, WEBHOOK_TOLERANCE
 from ..errors import InvalidRequestError, WebhookVerificationError
 
-__all__ = ["Secret", "compute_signature", "sign", "verify", "header"]
+__all__ = ["Secret", "Headers", "compute_signature", "sign", "verify", "header"]
 
 Secret = Union[str, bytes]
+HeaderPair = Tuple[Union[str, bytes], Union[str, bytes]]
+
+
+class SupportsHeaderItems(Protocol):
+    """A header container with ``items()`` (dict, Flask's and Django's headers)."""
+
+    def items(self) -> Iterable[HeaderPair]: ...
+
+
+#: What ``verify``/``header`` accept as request headers: a mapping or any
+#: object with ``items()``, or (name, value) pairs such as ASGI's byte pairs.
+Headers = Union[Mapping[str, str], SupportsHeaderItems, Iterable[HeaderPair]]
 
 
 def _as_bytes(value: Union[str, bytes, bytearray, memoryview], what: str) -> bytes:
@@ -28,7 +40,7 @@ def compute_signature(body: Union[str, bytes], secret: Secret) -> str:
     return hmac.new(_as_bytes(secret, "secret"), _as_bytes(body, "body"), hashlib.sha256).hexdigest()
 
 
-def sign(body: Union[str, bytes], secret: Secret, timestamp: Optional[int] = None) -> dict:
+def sign(body: Union[str, bytes], secret: Secret, timestamp: Optional[int] = None) -> Dict[str, str]:
     """Headers Gett would send with ``body``: Signature, Timestamp, API-Version.
 
     >>> headers = sign(b'{"order": {}}', "whsec_test", timestamp=1700000000)
@@ -44,10 +56,13 @@ def sign(body: Union[str, bytes], secret: Secret, timestamp: Optional[int] = Non
     }
 
 
-def header(headers: Union[Mapping[str, str], Iterable[Any]], name: str) -> Optional[str]:
+def header(headers: Headers, name: str) -> Optional[str]:
     """Case-insensitive header lookup over a mapping or (name, value) pairs."""
     # Flask's and Django's header objects are not Mappings but have items().
-    items: Iterable[Any] = headers.items() if hasattr(headers, "items") else headers
+    pairs: object = headers
+    if hasattr(pairs, "items"):
+        pairs = cast(SupportsHeaderItems, pairs).items()
+    items = cast(Iterable[HeaderPair], pairs)
     wanted = name.lower()
     for key, value in items:
         if isinstance(key, bytes):
@@ -59,7 +74,7 @@ def header(headers: Union[Mapping[str, str], Iterable[Any]], name: str) -> Optio
     return None
 
 
-def check_secrets(secret: Any) -> list:
+def check_secrets(secret: object) -> List[Union[str, bytes]]:
     """The secret(s) as a non-empty list of non-empty str/bytes, else InvalidRequestError.
 
     An empty secret would accept a signature anyone can compute (HMAC with
@@ -69,14 +84,16 @@ def check_secrets(secret: Any) -> list:
     if not isinstance(secrets, (list, tuple)) or not secrets:
         raise InvalidRequestError("secret must be the webhook secret (str or bytes) or a non-empty "
                                   f"list of them, not {type(secret).__name__}", field="secret")
+    checked: List[Union[str, bytes]] = []
     for item in secrets:
         if not isinstance(item, (str, bytes)) or not item:
             raise InvalidRequestError("every webhook secret must be a non-empty str or bytes "
                                       "(an empty key signs for anyone)", field="secret")
-    return list(secrets)
+        checked.append(item)
+    return checked
 
 
-def check_tolerance(tolerance: Any) -> float:
+def check_tolerance(tolerance: object) -> float:
     """A positive, finite number of seconds, else InvalidRequestError (NaN would accept any time)."""
     if (isinstance(tolerance, bool) or not isinstance(tolerance, (int, float))
             or not math.isfinite(tolerance) or tolerance <= 0):
@@ -85,7 +102,7 @@ def check_tolerance(tolerance: Any) -> float:
     return tolerance
 
 
-def verify(body: Union[str, bytes], headers: Any, secret: Union[Secret, Sequence[Secret]], *,
+def verify(body: Union[str, bytes], headers: Headers, secret: Union[Secret, Sequence[Secret]], *,
            tolerance: float = WEBHOOK_TOLERANCE, now: Optional[float] = None) -> None:
     """Check a webhook's signature and timestamp; raise WebhookVerificationError if bad.
 

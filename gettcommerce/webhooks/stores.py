@@ -286,8 +286,10 @@ class RedisStore:
         if not isinstance(prefix, str):
             raise InvalidRequestError(f"prefix must be a str, not {type(prefix).__name__}",
                                       field="prefix", value=prefix)
-        self.prefix = prefix
-        self.ttl = _check_ttl(ttl)
+        self.prefix: str = prefix
+        self.ttl: int = _check_ttl(ttl)
+        # A redis.Redis (redis-py is optional) or any client with its set/get/eval.
+        self.client: Any
         if isinstance(url_or_client, str):
             try:
                 import redis

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import gettcommerce as gett
+from gettcommerce import webhooks
 
 
 def misuse(client: gett.Client) -> None:
@@ -9,3 +10,6 @@ def misuse(client: gett.Client) -> None:
     client.stores.pause(42, "too_busy")  # wrong argument type
     gett.Client(api_key="k", timeout="5")  # wrong argument type
     client.order("o1").confirmm()  # misspelled method
+    gett.Amounts(sub_total=[1])  # not a money amount
+    client.order("o1").confirm(estimated_ready_at=5)  # not a datetime or RFC 3339 text
+    webhooks.verify(b"{}", 42, "whsec_x")  # headers must be a mapping or name/value pairs

@@ -1,5 +1,5 @@
-"""The typing contract of issue 14 that waits on annotations outside the
-packaging files (see tests/test_typing.py::test_pending_contract): the
+"""The typing contract of issue 14 that landed with the annotations of the
+modules themselves (tests/test_typing.py::test_pending_contract): the
 sandbox's client() is a Client, batch.results is typed, Amounts.total is a
 Decimal (it is always set), webhooks.sign/verify are fully typed."""
 from __future__ import annotations
