@@ -714,8 +714,10 @@ def test_signal_handlers_run_only_on_the_main_thread_calls_elsewhere_go_on(serve
     results = []
     with signal_handler(signal.SIGUSR1, handler), make_client(server, timeout=30) as client:
         worker = threading.Thread(target=lambda: results.append(client.stores.get_status("s1").status))
-        worker.start()
         with pytest.raises(HandlerRaised):
+            # The request may arrive (and the signal with it) while the main
+            # thread is still inside start(): the handler runs there or in wait().
+            worker.start()
             release.wait(10)   # the main thread runs the handler while it waits
         worker.join()
     assert results == ["online"] and raised == [signal.SIGUSR1]
