@@ -25,8 +25,8 @@ import os
 import sys
 import time
 import warnings
-from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine, Dict, List, Optional, Type, TypeVar,
-                    Union)
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine, Dict, List, Optional, Tuple, Type,
+                    TypeVar, Union)
 
 from . import _core
 from ._client import Client
@@ -72,7 +72,7 @@ def _same_fields(sync: Type[Any]) -> Callable[[Type[M]], Type[M]]:
     """Give an async model the sync model's constructor, from_dict and to_dict
     (same fields, same wire format); the methods that call Gett are its own."""
     def adopt(cls: Type[M]) -> Type[M]:
-        cls.__init__ = sync.__init__  # type: ignore[misc]
+        cls.__init__ = sync.__init__  # type: ignore[method-assign]
         if hasattr(sync, "from_dict"):
             cls.from_dict = classmethod(sync.from_dict.__func__)  # type: ignore[attr-defined]
         if hasattr(sync, "to_dict"):
@@ -337,11 +337,12 @@ class AsyncStoresResource(StoresResource):
     """``client.stores`` of an AsyncClient: the calls of ``Client.stores``, awaited."""
 
     __slots__ = ()
-    _store = _store
+    _store = _store  # type: ignore[assignment]
 
     def _store_page(self, raw: Any, request: Request) -> Page:
         page = StoresResource._store_page(self, raw, request)
-        return Page([AsyncStore.from_dict(s.raw, self._client) for s in page.items], page.has_more)
+        client: Any = self._client  # the AsyncClient these resources belong to
+        return Page([AsyncStore.from_dict(s.raw, client) for s in page.items], page.has_more)
 
     async def list(self) -> List[AsyncStore]:  # type: ignore[override]
         """Every store of the partner organisation (``iter()`` collected)."""
@@ -375,8 +376,8 @@ class AsyncOnboardingResource(OnboardingResource):
     """``client.onboarding`` of an AsyncClient."""
 
     __slots__ = ()
-    _store = _store
-    _onboarding = _onboarding
+    _store = _store  # type: ignore[assignment]
+    _onboarding = _onboarding  # type: ignore[assignment]
 
     if TYPE_CHECKING:
         def register(self, *, partner_store_id: str, name: str, catalog_callback_url: str,  # type: ignore[override]
@@ -540,7 +541,7 @@ class AsyncClient:
             for item in page.items:
                 yield item
 
-    async def _request(self, endpoint: int, params: tuple = (), query: Optional[dict] = None,
+    async def _request(self, endpoint: int, params: Tuple[str, ...] = (), query: Optional[Dict[str, Any]] = None,
                        body: Any = None) -> Any:
         """One call's parsed JSON answer (None when empty), for tools and tests."""
         return await self._run((endpoint, params, query, body, _as_is, None))
