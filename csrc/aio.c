@@ -288,6 +288,15 @@ void gc_aio_step(gc_aio *aio, int fd, int events)
     fill(aio);
 }
 
+long gc_aio_timeout(gc_aio *aio)
+{
+    long ms = -1;
+    aio->timer_changed = 0;
+    if (aio->multi == NULL || curl_multi_timeout(aio->multi, &ms) != CURLM_OK)
+        return -1;
+    return ms;
+}
+
 void gc_aio_cancel(gc_aio *aio, gc_aio_call *c)
 {
     switch (c->state) {

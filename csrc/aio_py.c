@@ -194,35 +194,35 @@ static int loop_closed(Engine *e)
     return closed;
 }
 
-/* libcurl's timer -> one loop timer.  An earlier timer already pending is
- * kept (firing early is harmless: libcurl re-arms), saving a handle per call. */
+static void cancel_timer(Engine *e)
+{
+    PyObject *r;
+    if (e->timer == NULL)
+        return;
+    r = PyObject_CallMethod(e->timer, "cancel", NULL);
+    if (r == NULL)
+        PyErr_WriteUnraisable(e->timer);
+    Py_XDECREF(r);
+    Py_CLEAR(e->timer);
+}
+
+/* libcurl's timer -> one loop timer, from curl_multi_timeout after every
+ * step.  A pending timer that fires no later is kept (a new handle per
+ * call would cost more than an early wake-up, after which this runs again). */
 static void apply_timer(Engine *e)
 {
-    long ms = e->aio->timer_ms;
+    long ms = gc_aio_timeout(e->aio);
     double at;
     PyObject *handle, *delay, *cb;
 
-    e->aio->timer_changed = 0;
     if (ms < 0) {
-        if (e->timer != NULL) {
-            PyObject *r = PyObject_CallMethod(e->timer, "cancel", NULL);
-            if (r == NULL)
-                PyErr_WriteUnraisable(e->timer);
-            Py_XDECREF(r);
-            Py_CLEAR(e->timer);
-        }
+        cancel_timer(e);
         return;
     }
     at = gc_now() + (double)ms / 1000.0;
     if (e->timer != NULL && e->timer_at <= at + 0.0005)
         return;
-    if (e->timer != NULL) {
-        PyObject *r = PyObject_CallMethod(e->timer, "cancel", NULL);
-        if (r == NULL)
-            PyErr_WriteUnraisable(e->timer);
-        Py_XDECREF(r);
-        Py_CLEAR(e->timer);
-    }
+    cancel_timer(e);
     cb = callback(e, CB_TIMER);
     if (cb == NULL) {
         handle = NULL;
@@ -316,11 +316,13 @@ static void flush(Engine *e)
             close(fd);
         }
         aio->n_closes = 0;
-        if (aio->timer_changed)
-            apply_timer(e);
         c = gc_aio_take_report(aio);
-        if (c == NULL)
-            break;
+        if (c == NULL) {
+            apply_timer(e);
+            if (aio->n_ops == 0 && aio->n_closes == 0 && aio->report_head == NULL)
+                break;
+            continue;
+        }
         if (c->state == GC_AIO_BACKOFF)
             schedule_retry(e, call_of(c));
         else

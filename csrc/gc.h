@@ -371,6 +371,11 @@ void gc_aio_retry(gc_aio *aio, gc_aio_call *call);
 void gc_aio_cancel(gc_aio *aio, gc_aio_call *call);
 /* The next call whose attempt ended (FINISHED, or BACKOFF with ->delay), or NULL. */
 gc_aio_call *gc_aio_take_report(gc_aio *aio);
+/* When libcurl wants gc_aio_step(aio, -1, 0): in ms from now (0: at once), or -1
+ * never.  Asked after every step rather than trusted from the timer callback
+ * alone: libcurl reports a timeout once, and a loop timer kept because it
+ * fires earlier would otherwise leave the later one unscheduled. */
+long gc_aio_timeout(gc_aio *aio);
 /* Close the multi (its connections' sockets land in closes) and the handles. */
 void gc_aio_shutdown(gc_aio *aio);
 /* Free what is left; close_fds: close sockets still listed (not in a fork child). */

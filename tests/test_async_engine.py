@@ -19,7 +19,7 @@ import pytest
 import gettcommerce as gett
 from conftest import API_KEY, Reply, in_child, problem
 from gettcommerce._async import AsyncClient
-from rawserver import RawServer, drip, endless, ok_json, reset, response_bytes, send
+from rawserver import RawServer, drip, endless, hang, ok_json, reset, response_bytes, send
 from test_client import ONBOARDING
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -327,6 +327,24 @@ def test_a_slow_drip_hits_the_deadline(raw):
             _raw_call(raw, drip(b'{"storeId": "s1"}' * 10, interval=0.2, stop=stop), timeout=0.5)
     finally:
         stop.set()
+
+
+def test_a_server_that_never_answers_hits_the_deadline_on_libcurls_timer_alone(raw):
+    # No byte ever arrives: only libcurl's timer (a loop timer) can end these calls.
+    stop = threading.Event()
+    raw.default = hang(stop)
+
+    async def main():
+        async with make(raw.url, timeout=0.4, max_retries=0) as client:
+            results = await asyncio.gather(*(client.stores.get(f"s{i}") for i in range(3)),
+                                           return_exceptions=True)
+            assert_idle(client)
+            return results
+    try:
+        results = asyncio.run(main())
+    finally:
+        stop.set()
+    assert all(isinstance(r, gett.APITimeoutError) for r in results), results
 
 
 def test_a_reset_is_retried_for_reads(raw):
