@@ -33,7 +33,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import (TYPE_CHECKING, Any, Callable, Dict, Iterable, Iterator, List, Mapping,
-                    Optional, Protocol, Sequence, Tuple, Union)
+                    Optional, Protocol, Sequence, Tuple, Union, overload)
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from ._constants import WEBHOOK_API_VERSION, WEBHOOK_TOLERANCE
@@ -41,6 +41,7 @@ from .errors import InvalidRequestError, WebhookVerificationError
 from .models import Address, Amounts, Order, to_decimal
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._async import AsyncClient, AsyncOrder
     from ._client import Client
 
 __all__ = [
@@ -431,8 +432,15 @@ class IncomingOrder:
                    user=customer, delivery_address=Address.from_dict(address_data),
                    payment_token=token, kind=kind, raw=data)
 
-    def order(self, client: Optional["Client"] = None) -> Order:
-        """An :class:`~gettcommerce.models.Order` for pushing this order's status.
+    @overload
+    def order(self, client: "AsyncClient") -> "AsyncOrder": ...
+
+    @overload
+    def order(self, client: Optional["Client"] = None) -> Order: ...
+
+    def order(self, client: Any = None) -> Any:
+        """An :class:`~gettcommerce.models.Order` for pushing this order's status
+        (an :class:`~gettcommerce.AsyncOrder`, with coroutine methods, for an AsyncClient).
 
         Uses ``client``, or the Client given to the WebhookApp that parsed it.
         """

@@ -484,3 +484,18 @@ def test_key_never_appears_in_repr(server):
     client = make(server)
     assert API_KEY not in repr(client) and "AsyncClient" in repr(client)
     run(client.aclose())
+
+
+def test_an_incoming_webhook_order_gives_an_async_order_for_an_async_client(server):
+    from gettcommerce.webhooks import IncomingOrder
+    from test_webhooks import encode, order_body
+    incoming = IncomingOrder.parse(encode(order_body()), kind="place")
+
+    async def main():
+        async with make(server) as client:
+            order = incoming.order(client)
+            assert type(order) is AsyncOrder and order.order_id == incoming.order_id
+            await order.confirm()
+    run(main())
+    assert server.requests[0].path == f"/v1/commerce/orders/{incoming.order_id}/status"
+    assert server.requests[0].json == {"status": "confirmed"}

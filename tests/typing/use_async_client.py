@@ -8,9 +8,10 @@ from typing_extensions import assert_type
 
 from gettcommerce._async import AsyncClient, AsyncOnboarding, AsyncOrder, AsyncStore
 from gettcommerce.models import PauseReason, StoreStatus
+from gettcommerce.webhooks import IncomingOrder
 
 
-async def run(store_id: str, order_ids: List[str]) -> Optional[str]:
+async def run(store_id: str, order_ids: List[str], incoming: IncomingOrder) -> Optional[str]:
     async with AsyncClient(api_key="zpka_x", base_url="http://127.0.0.1:9", max_concurrency=8) as client:
         store = await client.stores.get(store_id)
         assert_type(store, AsyncStore)
@@ -28,6 +29,7 @@ async def run(store_id: str, order_ids: List[str]) -> Optional[str]:
         order = client.order(order_ids[0])
         assert_type(order, AsyncOrder)
         assert_type(await order.confirm(), AsyncOrder)
+        assert_type(incoming.order(client), AsyncOrder)
         ob = await client.onboarding.register(partner_store_id="p", name="n",
                                               catalog_callback_url="https://c", webhook_url="https://w")
         assert_type(ob, AsyncOnboarding)
