@@ -71,6 +71,17 @@ static int on_close(void *clientp, curl_socket_t fd)
     return 0;
 }
 
+/* Every connection socket libcurl makes comes through here (not its
+ * resolver's internal sockets): the binding may keep such a socket watched
+ * between transfers, because it learns of its close (on_close). */
+static int on_sockopt(void *clientp, curl_socket_t fd, curlsocktype purpose)
+{
+    gc_aio *aio = clientp;
+    (void)purpose;
+    gc_aio_set_watched(aio, (int)fd, GC_AIO_CONN);
+    return CURL_SOCKOPT_OK;
+}
+
 int gc_aio_watched(const gc_aio *aio, int fd)
 {
     return fd >= 0 && (size_t)fd < aio->n_watched ? aio->watched[fd] : 0;
@@ -167,6 +178,8 @@ static void start(gc_aio *aio, gc_aio_call *c)
     curl_easy_setopt(h, CURLOPT_PRIVATE, c);
     curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close);
     curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, aio);
+    curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
+    curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, aio);
     if (gc_attempt_begin(&aio->client->cfg, h, &c->t, c->deadline, c->attempt) < 0) {
         release_handle(aio, h);
         finished(aio, c);
@@ -185,14 +198,17 @@ static void start(gc_aio *aio, gc_aio_call *c)
     aio->in_flight++;
 }
 
-/* Start queued calls while slots are free. */
-static void fill(gc_aio *aio)
+/* Start queued calls while slots are free; how many went into the multi. */
+static int fill(gc_aio *aio)
 {
+    int started = 0;
     while (aio->queue_head != NULL && aio->in_flight < aio->max_concurrency) {
         gc_aio_call *c = aio->queue_head;
         unlink_call(&aio->queue_head, &aio->queue_tail, c);
         start(aio, c);
+        started += c->state == GC_AIO_RUNNING;
     }
+    return started;
 }
 
 void gc_aio_submit(gc_aio *aio, gc_aio_call *c)
@@ -285,7 +301,13 @@ void gc_aio_step(gc_aio *aio, int fd, int events)
     curl_multi_socket_action(aio->multi, fd < 0 ? CURL_SOCKET_TIMEOUT : (curl_socket_t)fd,
                              fd < 0 ? 0 : events, &running);
     collect(aio);
-    fill(aio);
+    /* Calls that took the freed slots start sending now, not on the next
+     * loop iteration (libcurl's timer would say "at once"); one that ends
+     * at once frees its slot again, so until nothing more starts. */
+    while (fill(aio) > 0) {
+        curl_multi_socket_action(aio->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+        collect(aio);
+    }
 }
 
 long gc_aio_timeout(gc_aio *aio)

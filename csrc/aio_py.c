@@ -144,25 +144,41 @@ static int watch_one(PyObject *method, PyObject *fdo, PyObject *cb)
     return rc;
 }
 
-/* Make the loop watch fd for `want` (GC_AIO_READ|WRITE).  A stale
+/* Make the loop watch fd for `want` (GC_AIO_READ|WRITE, libcurl's wish).
+ * lazy: when libcurl stops watching a keep-alive connection between
+ * transfers, it stays watched for reading, marked stale: the next transfer
+ * on it then costs no selector change.  A stale socket that turns readable
+ * (the server closed it) is unwatched after that one event (engine_on_read),
+ * and a closed one before it is closed (flush).  Only connection sockets
+ * (GC_AIO_CONN) are kept: libcurl closes others without telling.  A stale
  * registration of a reused fd number is dropped and the watch redone once. */
-static void watch(Engine *e, int fd, int want)
+static void watch(Engine *e, int fd, int want, int lazy)
 {
-    int have = gc_aio_watched(e->aio, fd), attempt;
-    PyObject *fdo = PyLong_FromLong(fd);
+    int have = gc_aio_watched(e->aio, fd), attempt, target = want, reg;
+    PyObject *fdo;
+
+    if (lazy && want == 0 && (have & GC_AIO_READ) && (have & GC_AIO_CONN))
+        target = GC_AIO_READ | GC_AIO_STALE;
+    if ((have & (GC_AIO_READ | GC_AIO_WRITE)) == (target & (GC_AIO_READ | GC_AIO_WRITE))) {
+        if (gc_aio_set_watched(e->aio, fd, target | (have & GC_AIO_CONN)) < 0)
+            PyErr_WriteUnraisable((PyObject *)e);
+        return;
+    }
+    fdo = PyLong_FromLong(fd);
     if (fdo == NULL) {
         PyErr_WriteUnraisable((PyObject *)e);
         return;
     }
+    reg = have;
     for (attempt = 0; attempt < 2; attempt++) {
         int failed = 0;
-        if ((want & GC_AIO_READ) && !(have & GC_AIO_READ))
+        if ((target & GC_AIO_READ) && !(reg & GC_AIO_READ))
             failed |= watch_one(e->add_reader, fdo, callback(e, CB_READ)) < 0;
-        else if (!(want & GC_AIO_READ) && (have & GC_AIO_READ))
+        else if (!(target & GC_AIO_READ) && (reg & GC_AIO_READ))
             failed |= loop_call(e->remove_reader, fdo, NULL, NULL) < 0;
-        if (!failed && (want & GC_AIO_WRITE) && !(have & GC_AIO_WRITE))
+        if (!failed && (target & GC_AIO_WRITE) && !(reg & GC_AIO_WRITE))
             failed |= watch_one(e->add_writer, fdo, callback(e, CB_WRITE)) < 0;
-        else if (!failed && !(want & GC_AIO_WRITE) && (have & GC_AIO_WRITE))
+        else if (!failed && !(target & GC_AIO_WRITE) && (reg & GC_AIO_WRITE))
             failed |= loop_call(e->remove_writer, fdo, NULL, NULL) < 0;
         if (!failed)
             break;
@@ -172,14 +188,14 @@ static void watch(Engine *e, int fd, int want)
                 PyErr_Clear();
             if (loop_call(e->remove_writer, fdo, NULL, NULL) < 0)
                 PyErr_Clear();
-            have = 0;
+            reg = 0;
             continue;
         }
         /* The transfer on fd then ends by its own timeout. */
         PyErr_WriteUnraisable(e->loop);
         break;
     }
-    if (gc_aio_set_watched(e->aio, fd, want) < 0)
+    if (gc_aio_set_watched(e->aio, fd, target | (have & GC_AIO_CONN)) < 0)
         PyErr_WriteUnraisable((PyObject *)e);
     Py_DECREF(fdo);
 }
@@ -307,12 +323,12 @@ static void flush(Engine *e)
 
     for (;;) {
         for (i = 0; i < aio->n_ops; i++)
-            watch(e, aio->ops[i].fd, aio->ops[i].want);
+            watch(e, aio->ops[i].fd, aio->ops[i].want, 1);
         aio->n_ops = 0;
         for (i = 0; i < aio->n_closes; i++) {
             int fd = aio->closes[i];
-            if (gc_aio_watched(aio, fd))
-                watch(e, fd, 0);
+            watch(e, fd, 0, 0);
+            gc_aio_set_watched(aio, fd, 0);
             close(fd);
         }
         aio->n_closes = 0;
@@ -353,8 +369,13 @@ static PyObject *engine_on_read(Engine *e, PyObject *fd)
     long n = PyLong_AsLong(fd);
     if (n == -1 && PyErr_Occurred())
         return NULL;
-    if (event_usable(e))
+    if (event_usable(e)) {
         step(e, (int)n, CURL_CSELECT_IN);
+        /* Readable while no transfer uses it: closed by the server (or junk);
+         * libcurl finds out when it next picks the connection.  Stop watching. */
+        if (e->aio != NULL && (gc_aio_watched(e->aio, (int)n) & GC_AIO_STALE))
+            watch(e, (int)n, 0, 0);
+    }
     Py_RETURN_NONE;
 }
 
@@ -465,7 +486,12 @@ static PyObject *engine_submit(Engine *e, PyObject *const *args, Py_ssize_t narg
     call->future = Py_NewRef(args[4]);
     live_add(e, call);
     gc_aio_submit(e->aio, &call->c);
-    flush(e);
+    /* A call that got a slot starts sending now (one loop iteration sooner
+     * than waiting for libcurl's "at once" timer). */
+    if (call->c.state == GC_AIO_RUNNING)
+        step(e, -1, 0);
+    else
+        flush(e);
     return (PyObject *)call;
 }
 
@@ -557,8 +583,8 @@ static void engine_shutdown(Engine *e, int with_loop)
     gc_aio_shutdown(aio);  /* its sockets stay open (closes) until after this */
     if (with_loop)
         for (i = 0; i < aio->n_watched; i++)
-            if (aio->watched[i] != 0)
-                watch(e, (int)i, 0);
+            if (aio->watched[i] & (GC_AIO_READ | GC_AIO_WRITE))
+                watch(e, (int)i, 0, 0);
     aio->n_ops = 0;
     e->aio = NULL;
     gc_aio_free(aio, 1);  /* closes the sockets libcurl gave up */
@@ -597,7 +623,8 @@ static PyObject *engine_watched(Engine *e, void *Py_UNUSED(closure))
     long n = 0;
     if (e->aio != NULL)
         for (i = 0; i < e->aio->n_watched; i++)
-            n += e->aio->watched[i] != 0;
+            n += (e->aio->watched[i] & (GC_AIO_READ | GC_AIO_WRITE)) != 0 &&
+                 !(e->aio->watched[i] & GC_AIO_STALE);
     return PyLong_FromLong(n);
 }
 
@@ -640,7 +667,8 @@ static PyMethodDef engine_methods[] = {
 static PyGetSetDef engine_getset[] = {
     {"live", (getter)engine_live, NULL, "Calls not finished (queued, in flight, in backoff).", NULL},
     {"in_flight", (getter)engine_in_flight, NULL, "Transfers in the multi now.", NULL},
-    {"watched", (getter)engine_watched, NULL, "Sockets the loop watches for the engine.", NULL},
+    {"watched", (getter)engine_watched, NULL,
+     "Sockets the loop watches for a transfer (idle keep-alive connections not counted).", NULL},
     {"closed", (getter)engine_closed, NULL, "True once closed.", NULL},
     {NULL, NULL, NULL, NULL, NULL}
 };

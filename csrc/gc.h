@@ -314,6 +314,8 @@ double gc_attempt_end(const gc_config *cfg, const gc_request *req, CURL *h, CURL
  * before a retry is the loop's (the binding schedules gc_aio_retry). */
 #define GC_AIO_READ 1
 #define GC_AIO_WRITE 2
+#define GC_AIO_STALE 4   /* still watched for reading though libcurl no longer asks (binding) */
+#define GC_AIO_CONN 8    /* a connection socket libcurl made (closed through on_close) */
 #define GC_AIO_LOG_INLINE 4
 
 typedef enum gc_aio_state {
