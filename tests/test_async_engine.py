@@ -347,6 +347,23 @@ def test_a_server_that_never_answers_hits_the_deadline_on_libcurls_timer_alone(r
     assert all(isinstance(r, gett.APITimeoutError) for r in results), results
 
 
+def test_an_idle_connection_the_server_closes_is_dropped_and_the_next_call_reconnects(raw):
+    # Answered as keep-alive, then closed by the server while idle: the loop
+    # sees it readable once; the next call opens a new connection.
+    raw.add(send(response_bytes(200, b'{"status": "online"}')))
+    raw.default = ok_json()
+
+    async def main():
+        async with make(raw.url) as client:
+            assert (await client.stores.get_status("s1")).is_online
+            selector = getattr(asyncio.get_running_loop(), "_selector", None)
+            await until(lambda: selector is None or len(selector.get_map()) <= 1, "the closed socket unwatched")
+            assert (await client.stores.get_status("s2")).is_online
+            assert_idle(client)
+    asyncio.run(main())
+    assert len({r.conn_id for r in raw.requests}) == 2
+
+
 def test_a_reset_is_retried_for_reads(raw):
     raw.add(reset())
     raw.default = ok_json({"storeId": "s1"})
