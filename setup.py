@@ -1,7 +1,10 @@
 """Build of the C core, gettcommerce._core; metadata lives in pyproject.toml.
 
-libcurl and cJSON come from the system and are found with pkg-config.
-Overrides: GETT_CURL_CFLAGS/GETT_CURL_LIBS, GETT_CJSON_CFLAGS/GETT_CJSON_LIBS.
+libcurl and cJSON come from the system and are found with pkg-config when
+the extension is compiled (never for an sdist, which needs no C headers).
+Overrides: GETT_CURL_CFLAGS/GETT_CURL_LIBS, GETT_CJSON_CFLAGS/GETT_CJSON_LIBS;
+PKG_CONFIG_PATH picks another libcurl (tools/build-wheels.sh points it at
+the lean one from tools/build-libcurl.sh).
 Toggles: GETT_WERROR=1 (-Werror), GETT_DEBUG=1 (-O0 -g), GETT_SANITIZE=1
 (-fsanitize=address,undefined; run with LD_PRELOAD of libasan, see Makefile).
 """
@@ -9,14 +12,15 @@ import glob
 import os
 import shlex
 import subprocess
-import sys
 
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext
 
 INSTALL_HINT = (
-    "gettcommerce needs the libcurl and cJSON development headers: "
+    "gettcommerce needs the libcurl and cJSON development headers to compile its C core: "
     "run `apt-get install libcurl4-openssl-dev libcjson-dev pkg-config` "
-    "(or set GETT_CURL_CFLAGS/GETT_CURL_LIBS and GETT_CJSON_CFLAGS/GETT_CJSON_LIBS)."
+    "(or set GETT_CURL_CFLAGS/GETT_CURL_LIBS and GETT_CJSON_CFLAGS/GETT_CJSON_LIBS), "
+    "or install a prebuilt wheel, which needs neither."
 )
 
 
@@ -42,7 +46,8 @@ def header_present(header, cflags):
     return any(os.path.exists(os.path.join(d, header)) for d in dirs)
 
 
-def core_extension():
+def compile_flags():
+    """(extra_compile_args, extra_link_args) for _core, from pkg-config and the toggles."""
     curl_cflags, curl_libs = pkg_config("libcurl", "GETT_CURL")
     cjson_cflags, cjson_libs = pkg_config("libcjson", "GETT_CJSON")
     if not header_present("curl/curl.h", curl_cflags) or not (
@@ -59,15 +64,29 @@ def core_extension():
         flags = ["-fsanitize=address,undefined", "-fno-omit-frame-pointer", "-fno-sanitize-recover=undefined", "-g"]
         extra_compile += flags
         extra_link += flags
-    return Extension(
-        "gettcommerce._core",
-        sources=sorted(glob.glob("csrc/*.c")),
-        depends=glob.glob("csrc/*.h"),
-        extra_compile_args=curl_cflags + cjson_cflags + extra_compile,
-        extra_link_args=curl_libs + cjson_libs + extra_link,
-        define_macros=[("_GNU_SOURCE", "1")],
-    )
+    return curl_cflags + cjson_cflags + extra_compile, curl_libs + cjson_libs + extra_link
 
 
-if __name__ == "__main__" or "setuptools" in sys.modules:
-    setup(ext_modules=[core_extension()])
+class BuildCore(build_ext):
+    """Looks the libraries up only when there is something to compile."""
+
+    def build_extension(self, ext):
+        if ext.name == "gettcommerce._core" and not getattr(ext, "_gett_configured", False):
+            compile_args, link_args = compile_flags()
+            ext.extra_compile_args = compile_args
+            ext.extra_link_args = link_args
+            ext._gett_configured = True
+        super().build_extension(ext)
+
+
+setup(
+    ext_modules=[
+        Extension(
+            "gettcommerce._core",
+            sources=sorted(glob.glob("csrc/*.c")),
+            depends=sorted(glob.glob("csrc/*.h")),
+            define_macros=[("_GNU_SOURCE", "1")],
+        )
+    ],
+    cmdclass={"build_ext": BuildCore},
+)

@@ -36,14 +36,15 @@ sys.path.insert(0, str(ROOT))
 
 from gettcommerce._core import validate_catalogset  # noqa: E402
 from gettcommerce._samples import generate_catalogset  # noqa: E402
+from gettcommerce._wire import DAYS_OF_WEEK  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
-# The same rules in plain Python (codes and paths match the C validator; the
-# bench cross-checks them on a broken copy of the catalog).
+# The same rules in plain Python: a benchmark contender only, what a
+# pure-Python SDK would run (codes and paths match the C validator, which
+# is the SDK's one implementation; the bench cross-checks them on a broken
+# copy of the catalog).
 
-DAYS = {"Sunday": 0, "Monday": 1, "Tuesday": 2, "Wednesday": 3, "Thursday": 4, "Friday": 5,
-        "Saturday": 6}
 MAPS = ("catalogs", "sections", "items", "modifierGroups")
 ID_FIELD = {"catalogs": "catalogId", "sections": "sectionId", "items": "itemId",
             "modifierGroups": "modifierGroupId"}
@@ -167,7 +168,7 @@ def python_validate(doc: Any) -> List[Tuple[str, str]]:
                             continue
                         if "dayOfWeek" not in w:
                             add(("missing_field", wp + "/dayOfWeek"))
-                        elif w["dayOfWeek"] not in DAYS or not isinstance(w["dayOfWeek"], str):
+                        elif not isinstance(w["dayOfWeek"], str) or w["dayOfWeek"] not in DAYS_OF_WEEK:
                             add(("invalid_day_of_week", wp + "/dayOfWeek"))
                         times = []
                         for f in ("start", "end"):

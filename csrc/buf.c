@@ -70,9 +70,9 @@ static int is_space(char c)
 }
 
 /* Scan the text as cJSON reads it, outside strings counting brackets and
- * inside them looking for what a C string cannot hold.  Only run when
- * needed: on a parse failure (was it the nesting cap?) or when the text
- * holds a NUL byte or the letters of a \u0000 escape. */
+ * inside them looking for a \u0000 escape.  Only run when needed: on a
+ * parse failure (was it the nesting cap?) or when the text holds the
+ * letters of a \u0000 escape. */
 static void scan(const char *data, size_t len, size_t stop, size_t *depth_at_stop, size_t *nul_at)
 {
     size_t i, depth = 0, max_depth = 0;
@@ -84,10 +84,6 @@ static void scan(const char *data, size_t len, size_t stop, size_t *depth_at_sto
         if (i == stop)
             max_depth = depth;
         if (in_string) {
-            if (c == '\0') {
-                *nul_at = i;
-                break;
-            }
             if (c == '\\' && i + 1 < len) {
                 if (data[i + 1] == 'u' && i + 5 < len && memcmp(data + i + 2, "0000", 4) == 0) {
                     *nul_at = i;
@@ -110,9 +106,9 @@ static void scan(const char *data, size_t len, size_t stop, size_t *depth_at_sto
     *depth_at_stop = max_depth;
 }
 
-cJSON *gc_json_parse_ex(const char *data, size_t len, gc_json_error *error)
+static cJSON *parse(const char *data, size_t len, gc_json_error *error, int refuse_nul)
 {
-    const char *end = NULL;
+    const char *end = NULL, *raw_nul;
     cJSON *root = NULL;
     size_t depth = 0, nul_at = (size_t)-1, offset = 0;
     gc_json_problem problem = GC_JSON_OK;
@@ -135,9 +131,15 @@ cJSON *gc_json_parse_ex(const char *data, size_t len, gc_json_error *error)
         problem = GC_JSON_TRAILING;
         goto done;
     }
-    /* A NUL inside a string (raw, which cJSON copies, or \u0000, which it
-     * decodes) would cut the C string short: refuse rather than truncate. */
-    if (memchr(data, '\0', len) != NULL || memmem(data, len, "u0000", 5) != NULL) {
+    /* A NUL would cut a C string short: inside a string cJSON copies a raw
+     * one and decodes \u0000 to one; between tokens it skips raw ones as
+     * blanks (JSON does not allow them there either).  Refuse them all
+     * rather than truncate. */
+    raw_nul = refuse_nul ? memchr(data, '\0', len) : NULL;
+    if (raw_nul != NULL) {
+        problem = GC_JSON_NUL;
+        offset = (size_t)(raw_nul - data);
+    } else if (refuse_nul && memmem(data, len, "u0000", 5) != NULL) {
         scan(data, len, len, &depth, &nul_at);
         if (nul_at != (size_t)-1) {
             problem = GC_JSON_NUL;
@@ -156,10 +158,15 @@ done:
     return root;
 }
 
+cJSON *gc_json_parse_ex(const char *data, size_t len, gc_json_error *error)
+{
+    return parse(data, len, error, 1);
+}
+
 cJSON *gc_json_parse(const char *data, size_t len, size_t *error_offset)
 {
     gc_json_error error = {GC_JSON_OK, 0};
-    cJSON *root = gc_json_parse_ex(data, len, &error);
+    cJSON *root = parse(data, len, &error, 0);
     if (root == NULL && error_offset)
         *error_offset = error.offset;
     return root;
@@ -176,7 +183,7 @@ const char *gc_json_problem_text(gc_json_problem problem)
     case GC_JSON_TOO_DEEP:
         return "JSON nested more than 1000 levels deep";
     case GC_JSON_NUL:
-        return "JSON with a NUL character inside a string";
+        return "JSON holding a NUL character (raw or \\u0000)";
     case GC_JSON_TRAILING:
         return "JSON followed by other bytes";
     case GC_JSON_SYNTAX:

@@ -29,6 +29,10 @@ static const char *const day_names[7] = {
 #define GC_SHOW_MAX 80
 /* A cycle longer than this is shown as its head, "...", and its tail. */
 #define GC_CYCLE_SHOW 8
+/* Issues listed per document; past it they are only counted, and one final
+ * too_many_issues entry gives the total.  A 4 MB menu can hold a million
+ * problems, and each listed one costs a formatted message. */
+#define GC_MAX_ISSUES 1000
 
 /* ---- hash table: map key -> entity index ------------------------- */
 
@@ -90,6 +94,8 @@ typedef struct validator {
     rel r[R_COUNT];
     uint32_t list_stamp;
     int graph_incomplete;    /* a list or entity could not be read: skip "unreachable" */
+    size_t found;            /* issues found, listed or not */
+    size_t unlisted_errors;  /* errors past GC_MAX_ISSUES (the rest unlisted are warnings) */
     char shown[3][GC_SHOW_MAX + 8];
 } validator;
 
@@ -151,30 +157,57 @@ error:
     return -1;
 }
 
-/* Record one issue at the path currently in v->path. */
-static void issue(validator *v, const char *code, gc_severity severity, const char *fmt, ...)
+/* Format and append one issue at the path currently in v->path. */
+static void record(validator *v, const char *code, gc_severity severity, const char *fmt,
+                   va_list ap)
 {
-    va_list ap;
+    va_list again;
     char *message = NULL;
     int n;
 
-    if (v->nomem)
-        return;
-    va_start(ap, fmt);
+    va_copy(again, ap);
     n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
     if (n < 0)
         n = 0;
     message = malloc((size_t)n + 1);
     if (message == NULL) {
         v->nomem = 1;
+    } else {
+        vsnprintf(message, (size_t)n + 1, fmt, again);
+        /* list_push owns message from here, also when it fails. */
+        if (list_push(v->out, code, v->path.data, v->path.len, message, severity) < 0)
+            v->nomem = 1;
+    }
+    va_end(again);
+}
+
+/* Record one issue; past GC_MAX_ISSUES it is only counted, and
+ * add_overflow_issue gives the total at the end. */
+static void issue(validator *v, const char *code, gc_severity severity, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (v->nomem)
+        return;
+    v->found++;
+    if (v->found > GC_MAX_ISSUES) {
+        if (severity == GC_SEV_ERROR)
+            v->unlisted_errors++;
         return;
     }
     va_start(ap, fmt);
-    vsnprintf(message, (size_t)n + 1, fmt, ap);
+    record(v, code, severity, fmt, ap);
     va_end(ap);
-    if (list_push(v->out, code, v->path.data, v->path.len, message, severity) < 0)
-        v->nomem = 1;
+}
+
+static void record_listed(validator *v, const char *code, gc_severity severity,
+                          const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    record(v, code, severity, fmt, ap);
+    va_end(ap);
 }
 
 #define ERR GC_SEV_ERROR
@@ -481,34 +514,35 @@ typedef struct fields {
     const cJSON *availability, *base_price, *image_url, *min, *max;
 } fields;
 
+/* Fill *slot with c when c is the field `name` and *slot is still empty:
+ * the first occurrence of a repeated field wins, like a map lookup. */
+static int take(const cJSON **slot, const cJSON *c, const char *name)
+{
+    if (*slot != NULL || strcmp(c->string, name) != 0)
+        return 0;
+    *slot = c;
+    return 1;
+}
+
 static void collect_fields(const cJSON *obj, int kind, fields *f)
 {
     const cJSON *c;
-    const char *n;
 
     memset(f, 0, sizeof *f);
     for (c = obj->child; c; c = c->next) {
-        n = c->string;
-        if (n == NULL)
+        if (c->string == NULL)
             continue;
-        /* The first occurrence of a repeated field wins, like a map lookup. */
-#define TAKE(slot_, name_) if (f->slot_ == NULL && strcmp(n, name_) == 0) { f->slot_ = c; continue; }
-        if (strcmp(n, kind_id_field[kind]) == 0) {
+        if (strcmp(c->string, kind_id_field[kind]) == 0) {
             if (f->id == NULL)
                 f->id = c;
             continue;
         }
-        TAKE(name, "name")
-        TAKE(description, "description")
-        TAKE(section_ids, "sectionIds")
-        TAKE(item_ids, "itemIds")
-        TAKE(group_ids, "modifierGroupIds")
-        TAKE(availability, "availability")
-        TAKE(base_price, "basePrice")
-        TAKE(image_url, "imageUrl")
-        TAKE(min, "minimumAllowed")
-        TAKE(max, "maximumAllowed")
-#undef TAKE
+        (void)(take(&f->name, c, "name") || take(&f->description, c, "description") ||
+               take(&f->section_ids, c, "sectionIds") || take(&f->item_ids, c, "itemIds") ||
+               take(&f->group_ids, c, "modifierGroupIds") ||
+               take(&f->availability, c, "availability") ||
+               take(&f->base_price, c, "basePrice") || take(&f->image_url, c, "imageUrl") ||
+               take(&f->min, c, "minimumAllowed") || take(&f->max, c, "maximumAllowed"));
     }
 }
 
@@ -579,8 +613,8 @@ static uint32_t check_id_list(validator *v, int kind, const char *key, const cha
             v->graph_incomplete = 1;
             path_entity(v, kind, key, field);
             path_index(v, pos);
-            issue(v, "wrong_type", ERR, "%s '%s': %s[%u] must be a %s id (a string), not %s",
-                  kind_noun[kind], show(v, 0, key), field, pos, kind_noun[target_kind],
+            issue(v, "wrong_type", ERR, "%s '%s': %s[%u] must be a string id from /%s, not %s",
+                  kind_noun[kind], show(v, 0, key), field, pos, kind_map[target_kind],
                   type_name(el));
             continue;
         }
@@ -872,9 +906,10 @@ static void check_entity(validator *v, int kind, uint32_t index)
         if (min > (double)choices) {
             path_entity(v, K_GROUP, key, "minimumAllowed");
             issue(v, "min_exceeds_choices", ERR,
-                  "modifier group '%s' requires at least %.0f choices but offers only %u in "
-                  "itemIds; add choices or lower minimumAllowed",
-                  show(v, 0, key), min, choices);
+                  "modifier group '%s': minimumAllowed (%.0f) exceeds the %u choices in itemIds, "
+                  "so no order can satisfy it with only %u to pick from; add choices or lower "
+                  "minimumAllowed",
+                  show(v, 0, key), min, choices, choices);
         }
         break;
     default:
@@ -1150,6 +1185,23 @@ cleanup:
 
 /* ---- entry points --------------------------------------------------- */
 
+/* The last entry when issues were left unlisted: the total, and whether
+ * errors are among the unlisted (else the entry is only a warning, so a
+ * catalog with thousands of warnings stays valid). */
+static void add_overflow_issue(validator *v)
+{
+    size_t unlisted = v->found - GC_MAX_ISSUES;
+    size_t unlisted_warnings = unlisted - v->unlisted_errors;
+
+    path_reset(v);
+    record_listed(v, "too_many_issues", v->unlisted_errors ? GC_SEV_ERROR : GC_SEV_WARNING,
+                  "the CatalogSet has %zu issues in total; only the first %d are listed, the "
+                  "other %zu (%zu error%s, %zu warning%s) are not; fix these and validate again",
+                  v->found, GC_MAX_ISSUES, unlisted,
+                  v->unlisted_errors, v->unlisted_errors == 1 ? "" : "s",
+                  unlisted_warnings, unlisted_warnings == 1 ? "" : "s");
+}
+
 int gc_catalog_validate_tree(const cJSON *root, gc_issue_list *out)
 {
     validator v;
@@ -1198,6 +1250,8 @@ int gc_catalog_validate_tree(const cJSON *root, gc_issue_list *out)
         !v.k[K_ITEM].broken && !v.k[K_GROUP].broken &&
         (check_reachable(&v) < 0 || v.nomem))
         goto cleanup;
+    if (v.found > GC_MAX_ISSUES)
+        add_overflow_issue(&v);
     rc = 0;
 cleanup:
     if (v.nomem)

@@ -60,7 +60,8 @@ typedef struct gc_json_error {
 } gc_json_error;
 
 cJSON *gc_json_parse_ex(const char *data, size_t len, gc_json_error *error);
-/* The same, reporting only where it failed (the catalog validator's use). */
+/* The catalog validator's parse: the same, except that NULs are left to
+ * cJSON (the validator's own rule), reporting only where it failed. */
 cJSON *gc_json_parse(const char *data, size_t len, size_t *error_offset);
 /* "not valid JSON", "nested more than 1000 levels deep", ... */
 const char *gc_json_problem_text(gc_json_problem problem);

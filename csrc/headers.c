@@ -7,10 +7,13 @@
 
 int gc_headers_each(const char *headers, size_t len, gc_header_fn fn, void *arg)
 {
-    const char *p = headers, *end = headers + len;
+    const char *p = headers, *end;
     int rc = 0;
 
-    while (headers != NULL && p < end && rc == 0) {
+    if (headers == NULL)
+        return 0;  /* no answer, or a 2xx whose headers were not kept */
+    end = headers + len;
+    while (p < end && rc == 0) {
         const char *eol = memchr(p, '\n', (size_t)(end - p));
         const char *line_end = eol ? eol : end;
         const char *colon = memchr(p, ':', (size_t)(line_end - p));

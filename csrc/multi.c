@@ -3,8 +3,8 @@
  * (the steps of transfer.c), and an optional progress line on stderr.
  *
  * Python-free: the binding releases the GIL around gc_client_perform_batch.
- * The multi handle is per batch and its connections close with it; the
- * easy handles go back to the client's pool (keeping only their caches).
+ * The multi handle is per batch and its connection cache closes with it;
+ * the easy handles go back to the client's pool, without connections.
  */
 #define GC_TRANSPORT_INTERNAL
 #include <stdio.h>
@@ -218,8 +218,8 @@ cleanup:
             }
         }
     }
-    /* Keep up to pool_size handles for later calls (their DNS and TLS
-     * session caches; the connections belonged to the multi handle). */
+    /* Keep up to pool_size handles for later calls; the connections they
+     * used belonged to the multi handle and close with it. */
     while (b.n_idle > 0)
         gc_handle_checkin(client, b.idle[--b.n_idle]);
     if (b.multi)

@@ -4,6 +4,7 @@ Run it:
 
     pip install django gettcommerce
     export GETT_API_KEY=zpka_...  GETT_WEBHOOK_SECRET=whsec_...
+    python examples/django_app.py migrate           # DjangoStore's table (once)
     python examples/django_app.py runserver 8000
 
 Gett POSTs ``/gett/validate`` and ``/gett/place`` (register the store with
@@ -29,6 +30,12 @@ settings.configure(
     SECRET_KEY=os.environ.get("DJANGO_SECRET_KEY", "change-me"),
     ALLOWED_HOSTS=["*"],
     ROOT_URLCONF=__name__,
+    # gettcommerce.contrib.django holds DjangoStore's model: every worker of
+    # the project (gunicorn -w 4, several machines) shares place records
+    # through the project's database.
+    INSTALLED_APPS=["gettcommerce.contrib.django"],
+    DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3",
+                           "NAME": os.environ.get("DJANGO_DB", "gett-shop.sqlite3")}},
     # CsrfViewMiddleware stays on: the Gett views are csrf-exempt by design
     # (Gett authenticates with its HMAC signature, not a cookie).
     MIDDLEWARE=["django.middleware.common.CommonMiddleware",
@@ -41,7 +48,7 @@ django.setup()
 
 # ---- gett.py -------------------------------------------------------------
 import gettcommerce as gett  # noqa: E402  (after settings, as Django needs)
-from gettcommerce.contrib.django import urlpatterns as gett_urlpatterns  # noqa: E402
+from gettcommerce.contrib.django import DjangoStore, urlpatterns as gett_urlpatterns  # noqa: E402
 
 log = logging.getLogger("django-shop")
 TAX_RATE = Decimal("0.17")
@@ -71,7 +78,7 @@ def accept(incoming: gett.IncomingOrder) -> None:
 
 
 webhooks = gett.WebhookApp(os.environ["GETT_WEBHOOK_SECRET"], on_validate=on_validate,
-                           on_place=on_place, client=client)
+                           on_place=on_place, client=client, store=DjangoStore())
 
 # ---- urls.py -------------------------------------------------------------
 from django.urls import include, path  # noqa: E402

@@ -5,6 +5,8 @@ Run it:
     pip install flask gettcommerce
     export GETT_API_KEY=zpka_...  GETT_WEBHOOK_SECRET=whsec_...
     flask --app examples/flask_app.py run --port 8000
+    # or, several workers sharing place records in Redis (pip install redis gunicorn):
+    REDIS_URL=redis://localhost:6379/0 gunicorn -w 4 -b :8000 --chdir examples flask_app:app
 
 Register the store with ``webhook_url="https://your.host/gett"``: Gett then
 POSTs ``/gett/validate`` and ``/gett/place``.  To try it without Gett, run
@@ -71,8 +73,11 @@ def run_kitchen(incoming: gett.IncomingOrder) -> None:
         log.exception("could not update order %s", incoming.order_id)
 
 
+# One process (flask run) dedupes place retries in memory.  Several workers
+# (gunicorn -w 4) or machines must share the record: set REDIS_URL.
+store = gett.webhooks.RedisStore(os.environ["REDIS_URL"]) if os.environ.get("REDIS_URL") else None
 webhooks = gett.WebhookApp(os.environ["GETT_WEBHOOK_SECRET"], on_validate=on_validate,
-                           on_place=on_place, client=client)
+                           on_place=on_place, client=client, store=store)
 app = Flask(__name__)
 app.register_blueprint(blueprint(webhooks), url_prefix="/gett")
 

@@ -40,7 +40,7 @@ build() {
     clang "${CFLAGS[@]}" "$@" "${CJSON[@]}" -lm -o "fuzz/bin/${name}_fuzz"
 }
 build catalog fuzz/catalog_fuzz.c csrc/catalog.c csrc/buf.c
-build response fuzz/response_fuzz.c csrc/buf.c csrc/retry.c csrc/endpoints.c
+build response fuzz/response_fuzz.c csrc/buf.c csrc/retry.c csrc/endpoints.c csrc/headers.c
 
 share=$(( total / 2 ))
 status=0

@@ -11,7 +11,7 @@ sandbox, webhooks, contrib and CLI modules load only when used.
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any, List
 
 from ._version import __version__
 from .errors import (
@@ -35,6 +35,37 @@ from .errors import (
     WebhookVerificationError,
 )
 
+if TYPE_CHECKING:
+    # What type checkers see: the real names.  At run time they resolve
+    # through __getattr__ below on first use (tests/test_typing.py checks
+    # that this block and _LAZY name the same things).
+    from . import catalog as catalog
+    from . import cli as cli
+    from . import contrib as contrib
+    from . import errors as errors
+    from . import models as models
+    from . import sandbox as sandbox
+    from . import webhooks as webhooks
+    from ._batch import Batch as Batch
+    from ._client import Client as Client
+    from .catalog import CatalogIssue as CatalogIssue
+    from .catalog import CatalogSet as CatalogSet
+    from .catalog import validate_catalogset as validate_catalogset
+    from .models import Address as Address
+    from .models import Amounts as Amounts
+    from .models import Onboarding as Onboarding
+    from .models import OnboardingStatus as OnboardingStatus
+    from .models import Order as Order
+    from .models import OrderState as OrderState
+    from .models import OrderStatus as OrderStatus
+    from .models import PauseReason as PauseReason
+    from .models import Store as Store
+    from .models import StoreStatus as StoreStatus
+    from .models import StoreStatusValue as StoreStatusValue
+    from .webhooks import IncomingOrder as IncomingOrder
+    from .webhooks import ItemUnavailable as ItemUnavailable
+    from .webhooks import WebhookApp as WebhookApp
+
 _LAZY = {
     "Client": "._client",
     "Batch": "._batch",
@@ -53,18 +84,52 @@ _LAZY = {
     "CatalogIssue": ".catalog",
     "validate_catalogset": ".catalog",
     "WebhookApp": ".webhooks",
+    "AsyncWebhookApp": ".webhooks",
     "IncomingOrder": ".webhooks",
     "ItemUnavailable": ".webhooks",
 }
 _SUBMODULES = {"webhooks", "sandbox", "contrib", "errors", "models", "catalog", "cli"}
 
-__all__ = sorted(set(_LAZY) | {
-    "__version__", "GettError", "APIConnectionError", "APITimeoutError", "APIStatusError",
-    "BadRequestError", "AuthenticationError", "PermissionDeniedError", "NotFoundError",
-    "ConflictError", "UnprocessableEntityError", "RateLimitError", "InternalServerError",
-    "InvalidRequestError", "CatalogValidationError", "InvalidTransitionError",
-    "OnboardingFailedError", "WebhookVerificationError", "BatchError",
-})
+__all__ = [
+    "APIConnectionError",
+    "APIStatusError",
+    "APITimeoutError",
+    "Address",
+    "Amounts",
+    "AuthenticationError",
+    "BadRequestError",
+    "Batch",
+    "BatchError",
+    "CatalogIssue",
+    "CatalogSet",
+    "CatalogValidationError",
+    "Client",
+    "ConflictError",
+    "GettError",
+    "IncomingOrder",
+    "InternalServerError",
+    "InvalidRequestError",
+    "InvalidTransitionError",
+    "ItemUnavailable",
+    "NotFoundError",
+    "Onboarding",
+    "OnboardingFailedError",
+    "OnboardingStatus",
+    "Order",
+    "OrderState",
+    "OrderStatus",
+    "PauseReason",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Store",
+    "StoreStatus",
+    "StoreStatusValue",
+    "UnprocessableEntityError",
+    "WebhookApp",
+    "WebhookVerificationError",
+    "__version__",
+    "validate_catalogset",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -78,5 +143,5 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module 'gettcommerce' has no attribute {name!r}")
 
 
-def __dir__() -> list:
+def __dir__() -> List[str]:
     return sorted(set(globals()) | set(_LAZY) | _SUBMODULES)

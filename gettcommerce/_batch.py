@@ -115,19 +115,19 @@ class Batch:
         returns ``results``; after an interrupted run it sends the calls
         still :data:`NOT_RUN`.
         """
-        if self.results is None:
-            self.results = [NOT_RUN] * len(self._requests)
-        results = self.results
+        results = self.results if self.results is not None else [NOT_RUN] * len(self._requests)
         todo = [i for i, result in enumerate(results) if result is NOT_RUN]
+        core = self._client._core
+        if todo and (core is None or core.closed):
+            raise InvalidRequestError("the Client is closed; create a new Client")
+        self.results = results
         if not todo:
             return results
-        core = self._client._core
-        if core is None or core.closed:
-            raise InvalidRequestError("the Client is closed; create a new Client")
         requests = self._requests
         out: List[Optional[Tuple[bool, Any]]] = [None] * len(todo)
         try:
-            core.run_batch([wire(requests[i]) for i in todo], out, concurrency=self.concurrency,
+            core.run_batch([wire(requests[i]) for i in todo], out,  # type: ignore[union-attr]
+                           concurrency=self.concurrency,
                            progress=bool(self.progress and len(todo) > BATCH_PROGRESS_MIN_CALLS))
         finally:
             # Also when run_batch raised: what finished is kept, the rest stays NOT_RUN.

@@ -138,7 +138,7 @@ def register(subparsers: "argparse._SubParsersAction[Any]") -> argparse.Argument
 
     Each leaf sets ``func(args) -> int`` (the exit code) in the namespace.
     """
-    catalog = subparsers.add_parser(
+    catalog: argparse.ArgumentParser = subparsers.add_parser(
         "catalog", help="validate, count or show CatalogSet JSON files",
         description="Work with CatalogSet files (the menu Gett pulls from your callbackUrl).")
     commands = catalog.add_subparsers(dest="catalog_command", metavar="{validate,stats,tree}")

@@ -181,9 +181,6 @@ class Client:
                 or max_response_bytes <= 0:
             raise InvalidRequestError("max_response_bytes must be an int > 0", field="max_response_bytes",
                                       value=max_response_bytes)
-        if isinstance(pool_size, bool) or not isinstance(pool_size, int) or pool_size < 0:
-            raise InvalidRequestError(f"pool_size must be an int >= 0, not {pool_size!r}",
-                                      field="pool_size", value=pool_size)
         if ca_bundle is None:
             ca_bundle = os.environ.get("SSL_CERT_FILE") or None
         if ca_bundle is not None and not os.path.isfile(ca_bundle):
@@ -193,10 +190,14 @@ class Client:
         self.base_url = url
         self.timeout = float(timeout)
         self.max_retries = max_retries
-        self._core = _core.Client(url, secret._value, _user_agent(), timeout=float(timeout),
-                                  connect_timeout=float(connect_timeout), max_retries=max_retries,
-                                  max_response_bytes=max_response_bytes, ca_bundle=ca_bundle,
-                                  pool_size=pool_size, proxy=proxy)
+        try:
+            self._core = _core.Client(url, secret._value, _user_agent(), timeout=float(timeout),
+                                      connect_timeout=float(connect_timeout), max_retries=max_retries,
+                                      max_response_bytes=max_response_bytes, ca_bundle=ca_bundle,
+                                      pool_size=pool_size, proxy=proxy)
+        except (ValueError, TypeError) as exc:  # the C core's own limits (e.g. pool_size >= 1)
+            message = str(exc)
+            raise InvalidRequestError(message, field=message.split(" ", 1)[0]) from None
         self.stores = StoresResource(self, self)
         self.orders = OrdersResource(self, self)
         self.onboarding = OnboardingResource(self, self)

@@ -143,11 +143,12 @@ def _discard(raw: Any, request: Request) -> None:
 
 def _read_status(raw: Any, request: Request) -> StoreStatus:
     # The hot path (one frame): checks and builds inline, as StoreStatus.from_dict would.
-    if type(raw) is not dict or not raw.get("status"):
-        require(raw, "status", "a StoreStatus")
+    status = raw.get("status") if type(raw) is dict else None
+    if not status:
+        require(raw, "status", "a StoreStatus")  # raises, naming what is missing
     paused_at = raw.get("pausedAt")
     resume_at = raw.get("resumeAt")
-    return StoreStatus(raw["status"], raw.get("reason"),
+    return StoreStatus(status, raw.get("reason"),
                        None if paused_at is None else parse_datetime(paused_at),
                        None if resume_at is None else parse_datetime(resume_at), request[1][0])
 
@@ -283,18 +284,25 @@ class OrdersResource(_Resource):
         done: Gett had applied the first attempt.
         """
         body: Dict[str, Any] = {}
+        accept = None
         if status is not None:
-            if status == "pending":
-                raise InvalidRequestError("status 'pending' is set by Gett at creation; partners send "
-                                          "'confirmed', 'preparing', 'ready' or 'inTransit'",
-                                          field="status", value=status)
-            body["status"] = coerce_enum(OrderStatus, status, "status", PARTNER_ORDER_STATUSES)
+            # Hot path: one dict lookup for a valid status; coerce_enum explains a bad one.
+            wire_status = _PARTNER_STATUS.get(status) if isinstance(status, str) else None
+            if wire_status is None:
+                if status == "pending":
+                    raise InvalidRequestError("status 'pending' is set by Gett at creation; partners "
+                                              "send 'confirmed', 'preparing', 'ready' or 'inTransit'",
+                                              field="status", value=status)
+                wire_status = coerce_enum(OrderStatus, status, "status", PARTNER_ORDER_STATUSES)
+            body["status"] = wire_status
         if state is not None:
             wire_state = coerce_enum(OrderState, state, "state")
             if status is not None and wire_state != "open":
                 raise InvalidRequestError(f"state {wire_state!r} closes the order and cannot be sent "
                                           "with a status; send it alone", field="state", value=state)
             body["state"] = wire_state
+            if wire_state != "open":
+                accept = _closed_already
         if not body:
             raise InvalidRequestError("update_status needs status= or state=", field="status")
         if body.get("state") == "cancelled":
@@ -304,11 +312,10 @@ class OrdersResource(_Resource):
                                       field="cancel_reason", value=cancel_reason)
         if estimated_ready_at is not None:
             body["estimatedReadyAt"] = format_datetime(estimated_ready_at, "estimated_ready_at")
-        closing = body.get("state") in ("completed", "cancelled")
-        return self._exec.execute((EP_ORDER_STATUS, (order_id,), None, body, _discard,
-                                   _closed_already if closing else None))
+        return self._exec.execute((EP_ORDER_STATUS, (order_id,), None, body, _discard, accept))
 
 
+_PARTNER_STATUS = {value: value for value in PARTNER_ORDER_STATUSES}
 _REGISTER_DETAILS = {"phone", "timezone", "address", "description", "logo_url",
                      "delivery_allowed", "pickup_allowed"}
 

@@ -30,7 +30,7 @@ from .models import PARTNER_ORDER_STATUSES, PauseReason
 
 # Choices come from the enums, so the CLI offers exactly what the SDK accepts.
 PAUSE_REASONS = tuple(reason.value for reason in PauseReason)
-ORDER_STATUSES = tuple(status.value for status in PARTNER_ORDER_STATUSES)
+ORDER_STATUSES = PARTNER_ORDER_STATUSES
 _RELATIVE = re.compile(r"^\+(\d+(?:\.\d+)?)([smhd])$")
 
 
@@ -248,37 +248,41 @@ def build_parser() -> argparse.ArgumentParser:
     sb.add_argument("--verbose", action="store_true", help="log every request to stderr")
     sb.set_defaults(func=cmd_sandbox)
 
+    def command(group: Any, name: str, func: Callable[[argparse.Namespace], Any], help: str,
+                *ids: str) -> argparse.ArgumentParser:
+        """A client command: the common options, its positional ids, its function."""
+        p = group.add_parser(name, parents=[common], help=help)
+        for id_name in ids:
+            p.add_argument(id_name)
+        p.set_defaults(func=func)
+        return p
+
+    def wait_option(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--wait", type=float, default=0, metavar="SECONDS",
+                       help="wait up to SECONDS for ready_to_activate (catalog_failed: print it, exit 1)")
+
     stores = sub.add_parser("stores", help="list, show, pause and resume stores").add_subparsers(
         dest="action", metavar="ACTION", required=True)
-    p = stores.add_parser("list", parents=[common], help="list your stores")
-    p.set_defaults(func=cmd_stores_list)
-    p = stores.add_parser("get", parents=[common], help="show one store")
-    p.add_argument("store_id")
-    p.set_defaults(func=cmd_stores_get)
-    p = stores.add_parser("pause", parents=[common], help="stop taking orders")
-    p.add_argument("store_id")
+    command(stores, "list", cmd_stores_list, "list your stores")
+    command(stores, "get", cmd_stores_get, "show one store", "store_id")
+    p = command(stores, "pause", cmd_stores_pause, "stop taking orders", "store_id")
     p.add_argument("--reason", required=True, choices=PAUSE_REASONS)
     p.add_argument("--resume-at", default=None,
                    help="RFC 3339 time with a zone (2026-03-11T15:00:00Z) or +N[smhd] from now, e.g. +30m")
-    p.set_defaults(func=cmd_stores_pause)
-    p = stores.add_parser("resume", parents=[common], help="take orders again")
-    p.add_argument("store_id")
-    p.set_defaults(func=cmd_stores_resume)
+    command(stores, "resume", cmd_stores_resume, "take orders again", "store_id")
 
     orders = sub.add_parser("orders", help="update order status").add_subparsers(
         dest="action", metavar="ACTION", required=True)
-    p = orders.add_parser("status", parents=[common], help="push an order's progress or close it")
-    p.add_argument("order_id")
+    p = command(orders, "status", cmd_orders_status, "push an order's progress or close it", "order_id")
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--status", choices=ORDER_STATUSES)
     which.add_argument("--complete", action="store_true", help="close the order as completed")
     which.add_argument("--cancel", metavar="REASON", help="close the order as cancelled, with a reason")
     p.add_argument("--eta", default=None, help="estimatedReadyAt, RFC 3339 with a zone (2026-03-11T15:00:00Z)")
-    p.set_defaults(func=cmd_orders_status)
 
     onboarding = sub.add_parser("onboarding", help="register, inspect and activate stores").add_subparsers(
         dest="action", metavar="ACTION", required=True)
-    p = onboarding.add_parser("register", parents=[common], help="start onboarding a store")
+    p = command(onboarding, "register", cmd_onboarding_register, "start onboarding a store")
     p.add_argument("--partner-store-id", required=True)
     p.add_argument("--name", required=True)
     p.add_argument("--catalog-url", required=True, help="where Gett pulls the CatalogSet")
@@ -289,20 +293,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--logo-url")
     p.add_argument("--no-delivery", action="store_true")
     p.add_argument("--no-pickup", action="store_true")
-    p.add_argument("--wait", type=float, default=0, metavar="SECONDS",
-                   help="wait up to SECONDS for ready_to_activate (catalog_failed: print it, exit 1)")
-    p.set_defaults(func=cmd_onboarding_register)
-    p = onboarding.add_parser("status", parents=[common], help="show an onboarding")
-    p.add_argument("onboarding_id")
-    p.add_argument("--wait", type=float, default=0, metavar="SECONDS",
-                   help="wait up to SECONDS for ready_to_activate (catalog_failed: print it, exit 1)")
-    p.set_defaults(func=cmd_onboarding_status)
-    p = onboarding.add_parser("activate", parents=[common], help="go live (from ready_to_activate)")
-    p.add_argument("onboarding_id")
-    p.set_defaults(func=cmd_onboarding_activate)
-    p = onboarding.add_parser("cancel", parents=[common], help="cancel an onboarding")
-    p.add_argument("onboarding_id")
-    p.set_defaults(func=cmd_onboarding_cancel)
+    wait_option(p)
+    wait_option(command(onboarding, "status", cmd_onboarding_status, "show an onboarding", "onboarding_id"))
+    command(onboarding, "activate", cmd_onboarding_activate, "go live (from ready_to_activate)",
+            "onboarding_id")
+    command(onboarding, "cancel", cmd_onboarding_cancel, "cancel an onboarding", "onboarding_id")
 
     demo = sub.add_parser("demo", help="run the end-to-end demo against an embedded sandbox")
     # The same options as gettcommerce.demo.add_arguments, declared here so the

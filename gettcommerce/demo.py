@@ -22,11 +22,16 @@ import urllib.error
 import urllib.request
 import zoneinfo
 from decimal import Decimal
-from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Set, TextIO, Tuple, Union
 
+from ._client import Client
 from ._constants import ENV_API_KEY, ENV_BASE_URL, SANDBOX_BASE_URL
+from ._samples import sample_catalogset
+from ._wire import DAYS_OF_WEEK
+from .catalog import CatalogSet
 from .errors import APIStatusError, GettError, InvalidTransitionError
 from .models import Address, Amounts, PauseReason
+from .sandbox import Sandbox, SandboxOrderRejected, SandboxStoreClosed
 from .webhooks import IncomingOrder, ItemUnavailable, WebhookApp, sign
 
 __all__ = ["main", "add_arguments"]
@@ -43,7 +48,6 @@ WAIT_TIMEOUT = 30.0     # seconds any one step may wait on the sandbox before th
 # any hour.  The store is registered in the first zone where it is open now.
 CANDIDATE_TIMEZONES = ("Europe/London", "America/New_York", "America/Los_Angeles", "Asia/Tokyo",
                        "Australia/Sydney", "Asia/Kolkata", "Europe/Berlin", "Asia/Dubai")
-DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
 class DemoFailed(Exception):
@@ -139,7 +143,7 @@ class DemoKitchen:
     """The partner's code: what a restaurant writes around WebhookApp."""
 
     def __init__(self) -> None:
-        self.sold_out: set = set()
+        self.sold_out: Set[str] = set()
         self.validate_calls = 0
         self.place_calls = 0
         self.incoming: Dict[str, IncomingOrder] = {}
@@ -170,7 +174,7 @@ class DemoKitchen:
 # ---------------------------------------------------------------- helpers
 
 def _window_open(window: Dict[str, Any], local: _dt.datetime) -> bool:
-    if window.get("dayOfWeek") != DAYS[local.weekday()]:
+    if window.get("dayOfWeek") != DAYS_OF_WEEK[local.isoweekday() % 7]:   # Sunday first
         return False
     start = _dt.time.fromisoformat(window["start"])
     end = _dt.time.fromisoformat(window["end"])
@@ -248,9 +252,8 @@ DELIVERY_ADDRESS = {"street": "500 Howard St", "city": "San Francisco", "state":
                     "postalCode": "94105", "country": "US"}
 
 
-def changed_menu(store_id: str) -> Any:
+def changed_menu(store_id: str) -> CatalogSet:
     """The menu, version 2: a new dessert and a brownie price change."""
-    from ._samples import sample_catalogset
     menu = sample_catalogset(store_id)
     menu.catalog_set_id = menu.catalog_set_id[:-4] + "0002"
     menu.add_item("milkshake", name="Vanilla Milkshake", base_price="4.75",
@@ -262,193 +265,259 @@ def changed_menu(store_id: str) -> Any:
 
 # ---------------------------------------------------------------- the demo against the embedded sandbox
 
+class _Embedded:
+    """What the steps against the embedded sandbox share: each step reads
+    what earlier ones set up and adds its own."""
+
+    def __init__(self, run: _Run, stack: contextlib.ExitStack) -> None:
+        self.run = run
+        self.stack = stack
+        self.kitchen = DemoKitchen()
+        self.orders: List[Dict[str, Any]] = []
+        self.menu: Any = None
+        self.sandbox: Any = None
+        self.client: Any = None
+        self.catalog_server: Any = None
+        self.webhook_url = ""
+        self.onboarding: Any = None
+        self.store: Any = None
+
+
 def _run_embedded(run: _Run) -> Dict[str, Any]:
-    from ._samples import sample_catalogset
-    from .sandbox import Sandbox, SandboxOrderRejected, SandboxStoreClosed
-
-    orders: List[Dict[str, Any]] = []
     with contextlib.ExitStack() as stack:
-        with run.step("Build the sample menu (CatalogSet) and validate it") as step:
-            menu = sample_catalogset(PARTNER_STORE_ID)
-            issues = menu.validate()
-            errors = [i for i in issues if i.severity == "error"]
-            if errors:
-                raise DemoFailed(f"the sample menu has {len(errors)} error(s): {errors[0]}")
-            stats = menu.stats
-            step.note(f"{stats['catalogs']} catalogs, {stats['sections']} sections (nested), "
-                      f"{stats['items']} items, {stats['modifierGroups']} modifier groups")
-            step.note(f"validated by the C validator: {len(errors)} errors, {len(issues) - len(errors)} warnings")
+        demo = _Embedded(run, stack)
+        demo.menu = _build_menu(run)
+        _start_sandbox(demo)
+        _serve_menu(demo)
+        _start_webhook_app(demo)
+        _register_store(demo)
+        _wait_for_menu_pull(demo)
+        _activate_store(demo)
+        pickup = _place_order(demo, "Gett places order #1 (pickup)", PICKUP_CART, "pickup",
+                              tip="1.00")
+        _push_through_lifecycle(demo, pickup, delivery=False)
+        delivery = _place_order(demo, "Gett places order #2 (delivery, with modifiers)",
+                                DELIVERY_CART, "delivery", delivery_address=DELIVERY_ADDRESS,
+                                tip="4.00")
+        _push_through_lifecycle(demo, delivery, delivery=True)
+        third = _place_order(demo, "Gett places order #3 (pickup)", CANCELLED_CART, "pickup")
+        _cancel_order(demo, third)
+        _refuse_sold_out_cart(demo)
+        _pause_store(demo)
+        _publish_changed_menu(demo)
+        if demo.sandbox.errors:
+            raise DemoFailed(f"the sandbox logged {len(demo.sandbox.errors)} internal error(s):\n"
+                             f"{demo.sandbox.errors[0]}")
+        return {"store_id": demo.store.store_id, "orders": demo.orders, "kitchen": demo.kitchen,
+                "requests": len(demo.sandbox.requests)}
 
-        with run.step("Start the embedded Gett sandbox") as step:
-            sandbox = stack.enter_context(Sandbox(rate_limits=False, ingest_delay=0.3))
-            client = stack.enter_context(sandbox.client())
-            step.note(f"{sandbox.url}  (API key {_mask(sandbox.api_key)})")
 
-        with run.step("Serve the menu where Gett can pull it") as step:
-            catalog_server = stack.enter_context(menu.serve())
-            step.note(f"catalogCallbackUrl: {catalog_server.url}")
+def _validated_menu() -> Tuple[Any, int, int]:
+    """The sample menu, with its error and warning counts; DemoFailed on errors."""
+    menu = sample_catalogset(PARTNER_STORE_ID)
+    issues = menu.validate()
+    errors = [i for i in issues if i.severity == "error"]
+    if errors:
+        raise DemoFailed(f"the sample menu has {len(errors)} error(s): {errors[0]}")
+    return menu, len(errors), len(issues) - len(errors)
 
-        kitchen = DemoKitchen()
-        with run.step("Start the partner's WebhookApp on a local port") as step:
-            app = WebhookApp(sandbox.webhook_secret, on_validate=kitchen.on_validate,
-                             on_place=kitchen.on_place, client=client)
-            base = stack.enter_context(app.serve())
-            webhook_url = base + "/gett"
-            step.note(f"webhookUrl: {webhook_url}  (Gett POSTs {webhook_url}/validate and /place)")
-            forged = json.dumps({"order": {"orderId": "forged"}}).encode()
-            status = _post(webhook_url + "/place", forged, sign(forged, "not-the-secret"))
-            if status != 401:
-                raise DemoFailed(f"a webhook signed with the wrong secret got HTTP {status}, not 401")
-            step.note("a forged webhook (wrong secret) is refused with 401 before any partner code runs")
 
-        with run.step("Register the store (onboarding)") as step:
-            timezone = pick_timezone(menu.to_dict(), "all-day")
-            onboarding = client.onboarding.register(
-                partner_store_id=PARTNER_STORE_ID, name=STORE_NAME,
-                catalog_callback_url=catalog_server.url, webhook_url=webhook_url, timezone=timezone,
-                phone="+14155550100", description="Burgers, salads and all-day breakfast.",
-                address=Address("1 Market St", "San Francisco", "CA", "94105", "US"))
-            step.note(f"onboarding {onboarding.onboarding_id}: {onboarding.status}")
-            step.note(f"timezone {timezone} (the demo menu is open 11:00-22:00 there now)")
+def _build_menu(run: _Run) -> Any:
+    with run.step("Build the sample menu (CatalogSet) and validate it") as step:
+        menu, n_errors, n_warnings = _validated_menu()
+        stats = menu.stats
+        step.note(f"{stats['catalogs']} catalogs, {stats['sections']} sections (nested), "
+                  f"{stats['items']} items, {stats['modifierGroups']} modifier groups")
+        step.note(f"validated by the C validator: {n_errors} errors, {n_warnings} warnings")
+    return menu
 
-        with run.step("Wait while Gett pulls and validates the menu") as step:
-            onboarding.wait(timeout=WAIT_TIMEOUT, poll_interval=0.1, progress=sys.stderr.isatty())
-            step.note(f"onboarding {onboarding.onboarding_id}: {onboarding.status} "
-                      f"(the menu was fetched {catalog_server.hits}x)")
 
-        with run.step("Activate the store") as step:
-            store = onboarding.activate()
-            status = client.stores.get_status(store.store_id)
-            step.note(f"store {store.store_id} '{store.name}' is live: {status.status}")
-            if not status.is_online:
-                raise DemoFailed(f"a freshly activated store should be online, not {status.status}")
+def _start_sandbox(demo: _Embedded) -> None:
+    with demo.run.step("Start the embedded Gett sandbox") as step:
+        demo.sandbox = demo.stack.enter_context(Sandbox(rate_limits=False, ingest_delay=0.3))
+        demo.client = demo.stack.enter_context(demo.sandbox.client())
+        step.note(f"{demo.sandbox.url}  (API key {_mask(demo.sandbox.api_key)})")
 
-        def place(title: str, cart: List[Dict[str, Any]], fulfillment: str, **extra: Any) -> Dict[str, Any]:
-            with run.step(title) as step:
-                calls_before = (kitchen.validate_calls, kitchen.place_calls)
-                order_id = sandbox.place_order(store.store_id, cart, fulfillment, user=CUSTOMER, **extra)
-                incoming = kitchen.incoming[order_id]
-                seen = sandbox.order(order_id)
-                calls = (kitchen.validate_calls - calls_before[0], kitchen.place_calls - calls_before[1])
-                if calls != (1, 1):
-                    raise DemoFailed(f"expected one validate and one place webhook, got {calls}")
-                amounts = seen["amounts"]
-                step.note(f"order {order_id} ({fulfillment}): {_lines_text(incoming)}")
-                step.note(f"signed /validate -> subTotal {_money(amounts['subTotal'])} + taxes "
-                          f"{_money(amounts.get('taxes', 0))} + fees {_money(amounts.get('fees', 0))} + tip "
-                          f"{_money(amounts.get('tip', 0))} = total {_money(amounts['total'])}")
-                step.note(f"signed /place    -> partnerOrderId {seen['partnerOrderId']}")
-                record = {"order_id": order_id, "type": fulfillment, "lines": _lines_text(incoming),
-                          "total": amounts["total"], "partner_order_id": seen["partnerOrderId"],
-                          "updates": 0, "final": "open", "incoming": incoming}
-                orders.append(record)
-                return record
 
-        def push(record: Dict[str, Any], delivery: bool) -> None:
-            with run.step(f"Push order {_short(record['order_id'])} through its lifecycle") as step:
-                order = record["incoming"].order()      # bound to the WebhookApp's client
-                eta = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(minutes=20)
-                moves: List[Tuple[str, Callable[[], Any]]] = [
-                    ("confirmed", lambda: order.confirm(estimated_ready_at=eta)),
-                    ("preparing", order.start_preparing), ("ready", order.mark_ready)]
-                if delivery:
-                    moves.append(("inTransit", order.mark_in_transit))
-                moves.append(("completed", order.complete))
-                path = []
-                for expected, move in moves:
-                    started = time.perf_counter()
-                    move()
-                    seen = sandbox.order(record["order_id"])
-                    shown = seen["state"] if expected == "completed" else seen["status"]
-                    if shown != expected:
-                        raise DemoFailed(f"Gett shows {shown!r} after sending {expected!r}")
-                    path.append(f"{expected} ({_duration(time.perf_counter() - started)})")
-                record["updates"] = len(moves)
-                record["final"] = "completed"
-                step.note(" -> ".join(path))
-                try:
-                    order.confirm()
-                except InvalidTransitionError as exc:
-                    step.note(f"a late update is refused locally, nothing sent: {exc}")
-                else:
-                    raise DemoFailed("updating a completed order should raise InvalidTransitionError")
+def _serve_menu(demo: _Embedded) -> None:
+    with demo.run.step("Serve the menu where Gett can pull it") as step:
+        demo.catalog_server = demo.stack.enter_context(demo.menu.serve())
+        step.note(f"catalogCallbackUrl: {demo.catalog_server.url}")
 
-        pickup = place("Gett places order #1 (pickup)", PICKUP_CART, "pickup", tip="1.00")
-        push(pickup, delivery=False)
-        delivery = place("Gett places order #2 (delivery, with modifiers)", DELIVERY_CART, "delivery",
-                         delivery_address=DELIVERY_ADDRESS, tip="4.00")
-        push(delivery, delivery=True)
 
-        third = place("Gett places order #3 (pickup)", CANCELLED_CART, "pickup")
-        with run.step(f"Cancel order {_short(third['order_id'])} with a reason") as step:
-            order = third["incoming"].order()
+def _start_webhook_app(demo: _Embedded) -> None:
+    with demo.run.step("Start the partner's WebhookApp on a local port") as step:
+        app = WebhookApp(demo.sandbox.webhook_secret, on_validate=demo.kitchen.on_validate,
+                         on_place=demo.kitchen.on_place, client=demo.client)
+        demo.webhook_url = demo.stack.enter_context(app.serve()) + "/gett"
+        step.note(f"webhookUrl: {demo.webhook_url}  (Gett POSTs {demo.webhook_url}/validate "
+                  "and /place)")
+        forged = json.dumps({"order": {"orderId": "forged"}}).encode()
+        status = _post(demo.webhook_url + "/place", forged, sign(forged, "not-the-secret"))
+        if status != 401:
+            raise DemoFailed(f"a webhook signed with the wrong secret got HTTP {status}, not 401")
+        step.note("a forged webhook (wrong secret) is refused with 401 before any partner code runs")
+
+
+def _register_store(demo: _Embedded) -> None:
+    with demo.run.step("Register the store (onboarding)") as step:
+        timezone = pick_timezone(demo.menu.to_dict(), "all-day")
+        demo.onboarding = demo.client.onboarding.register(
+            partner_store_id=PARTNER_STORE_ID, name=STORE_NAME,
+            catalog_callback_url=demo.catalog_server.url, webhook_url=demo.webhook_url,
+            timezone=timezone, phone="+14155550100",
+            description="Burgers, salads and all-day breakfast.",
+            address=Address("1 Market St", "San Francisco", "CA", "94105", "US"))
+        step.note(f"onboarding {demo.onboarding.onboarding_id}: {demo.onboarding.status}")
+        step.note(f"timezone {timezone} (the demo menu is open 11:00-22:00 there now)")
+
+
+def _wait_for_menu_pull(demo: _Embedded) -> None:
+    with demo.run.step("Wait while Gett pulls and validates the menu") as step:
+        demo.onboarding.wait(timeout=WAIT_TIMEOUT, poll_interval=0.1,
+                             progress=sys.stderr.isatty())
+        step.note(f"onboarding {demo.onboarding.onboarding_id}: {demo.onboarding.status} "
+                  f"(the menu was fetched {demo.catalog_server.hits}x)")
+
+
+def _activate_store(demo: _Embedded) -> None:
+    with demo.run.step("Activate the store") as step:
+        demo.store = demo.onboarding.activate()
+        status = demo.client.stores.get_status(demo.store.store_id)
+        step.note(f"store {demo.store.store_id} '{demo.store.name}' is live: {status.status}")
+        if not status.is_online:
+            raise DemoFailed(f"a freshly activated store should be online, not {status.status}")
+
+
+def _place_order(demo: _Embedded, title: str, cart: List[Dict[str, Any]], fulfillment: str,
+                 **extra: Any) -> Dict[str, Any]:
+    kitchen = demo.kitchen
+    with demo.run.step(title) as step:
+        calls_before = (kitchen.validate_calls, kitchen.place_calls)
+        order_id = demo.sandbox.place_order(demo.store.store_id, cart, fulfillment, user=CUSTOMER,
+                                            **extra)
+        incoming = kitchen.incoming[order_id]
+        seen = demo.sandbox.order(order_id)
+        calls = (kitchen.validate_calls - calls_before[0], kitchen.place_calls - calls_before[1])
+        if calls != (1, 1):
+            raise DemoFailed(f"expected one validate and one place webhook, got {calls}")
+        amounts = seen["amounts"]
+        step.note(f"order {order_id} ({fulfillment}): {_lines_text(incoming)}")
+        step.note(f"signed /validate -> subTotal {_money(amounts['subTotal'])} + taxes "
+                  f"{_money(amounts.get('taxes', 0))} + fees {_money(amounts.get('fees', 0))} "
+                  f"+ tip {_money(amounts.get('tip', 0))} = total {_money(amounts['total'])}")
+        step.note(f"signed /place    -> partnerOrderId {seen['partnerOrderId']}")
+        record = {"order_id": order_id, "type": fulfillment, "lines": _lines_text(incoming),
+                  "total": amounts["total"], "partner_order_id": seen["partnerOrderId"],
+                  "updates": 0, "final": "open", "incoming": incoming}
+        demo.orders.append(record)
+    return record
+
+
+def _push_through_lifecycle(demo: _Embedded, record: Dict[str, Any], delivery: bool) -> None:
+    with demo.run.step(f"Push order {_short(record['order_id'])} through its lifecycle") as step:
+        order = record["incoming"].order()      # bound to the WebhookApp's client
+        eta = _dt.datetime.now(_dt.timezone.utc) + _dt.timedelta(minutes=20)
+        moves: List[Tuple[str, Callable[[], Any]]] = [
+            ("confirmed", lambda: order.confirm(estimated_ready_at=eta)),
+            ("preparing", order.start_preparing), ("ready", order.mark_ready)]
+        if delivery:
+            moves.append(("inTransit", order.mark_in_transit))
+        moves.append(("completed", order.complete))
+        path = []
+        for expected, move in moves:
+            started = time.perf_counter()
+            move()
+            seen = demo.sandbox.order(record["order_id"])
+            shown = seen["state"] if expected == "completed" else seen["status"]
+            if shown != expected:
+                raise DemoFailed(f"Gett shows {shown!r} after sending {expected!r}")
+            path.append(f"{expected} ({_duration(time.perf_counter() - started)})")
+        record["updates"] = len(moves)
+        record["final"] = "completed"
+        step.note(" -> ".join(path))
+        try:
             order.confirm()
-            order.cancel("Customer called to cancel")
-            seen = sandbox.order(third["order_id"])
-            if seen["state"] != "cancelled" or seen["cancelReason"] != "Customer called to cancel":
-                raise DemoFailed(f"Gett shows state {seen['state']!r}, cancelReason {seen['cancelReason']!r}")
-            third["updates"] = 2
-            third["final"] = "cancelled"
-            step.note(f"Gett shows: {seen['state']} ({seen['cancelReason']!r})")
+        except InvalidTransitionError as exc:
+            step.note(f"a late update is refused locally, nothing sent: {exc}")
+        else:
+            raise DemoFailed("updating a completed order should raise InvalidTransitionError")
 
-        with run.step("A cart with a sold-out item is refused at validate") as step:
-            kitchen.sold_out = {"side-rings"}
-            try:
-                sandbox.place_order(store.store_id, SOLD_OUT_CART, "pickup", user=CUSTOMER)
-            except SandboxOrderRejected as exc:
-                entry = exc.errors[0] if exc.errors else {}
-                step.note(f"partner answered HTTP {exc.status} {exc.error_code}: "
-                          f"{entry.get('itemId')} at {entry.get('jsonPath')}")
-                if exc.error_code != "ITEM_UNAVAILABLE":
-                    raise DemoFailed(f"expected ITEM_UNAVAILABLE, got {exc.error_code}") from exc
-            else:
-                raise DemoFailed("an order with a sold-out item was accepted")
-            finally:
-                kitchen.sold_out = set()
 
-        with run.step(f"Pause the store (too_busy, resume in {PAUSE_SECONDS:g} s)") as step:
-            paused = client.stores.pause(store.store_id, PauseReason.TOO_BUSY,
-                                         resume_at=_dt.timedelta(seconds=PAUSE_SECONDS))
-            paused_at = time.monotonic()
-            step.note(f"status {paused.status}, reason {paused.reason}, resumeAt "
-                      f"{paused.resume_at.isoformat() if paused.resume_at else None}")
-            if paused.status != "paused":
-                raise DemoFailed(f"the store should be paused, not {paused.status}")
-            try:
-                sandbox.place_order(store.store_id, PICKUP_CART, "pickup", user=CUSTOMER)
-            except SandboxStoreClosed as exc:
-                step.note(f"a new order is refused while paused: {exc}")
-            else:
-                raise DemoFailed("a paused store accepted an order")
-            status = _wait_for("the store to resume by itself",
-                               lambda: (lambda s: s if s.is_online else None)(
-                                   client.stores.get_status(store.store_id)),
-                               timeout=PAUSE_SECONDS + WAIT_TIMEOUT, interval=0.2)
-            step.note(f"back {status.status} by itself after {time.monotonic() - paused_at:.1f} s")
+def _cancel_order(demo: _Embedded, record: Dict[str, Any]) -> None:
+    with demo.run.step(f"Cancel order {_short(record['order_id'])} with a reason") as step:
+        order = record["incoming"].order()
+        order.confirm()
+        order.cancel("Customer called to cancel")
+        seen = demo.sandbox.order(record["order_id"])
+        if seen["state"] != "cancelled" or seen["cancelReason"] != "Customer called to cancel":
+            raise DemoFailed(f"Gett shows state {seen['state']!r}, "
+                             f"cancelReason {seen['cancelReason']!r}")
+        record["updates"] = 2
+        record["final"] = "cancelled"
+        step.note(f"Gett shows: {seen['state']} ({seen['cancelReason']!r})")
 
-        with run.step("Publish a changed menu and notify Gett") as step:
-            menu_v2 = changed_menu(PARTNER_STORE_ID)
-            versions_before = len(sandbox.catalog_history(store.store_id))
-            catalog_server.update(menu_v2)
-            client.catalog.notify(store.store_id, catalog_server.url, catalog=menu_v2)
-            history = _wait_for("Gett to ingest the new menu",
-                                lambda: (lambda h: h if len(h) > versions_before else None)(
-                                    sandbox.catalog_history(store.store_id)))
-            latest = history[-1]
-            if latest["status"] != "ingested":
-                raise DemoFailed(f"Gett could not ingest the new menu: {latest['error']}")
-            current = sandbox.current_catalog(store.store_id)
-            if current is None:
-                raise DemoFailed("Gett shows no live menu after ingesting version 2")
-            live = current["catalog"]
-            step.note(f"ingested as catalogSetId {latest['catalogSetId']} (version {len(history)})")
-            step.note(f"live now: milkshake {_money(live['items']['milkshake']['basePrice'])}, "
-                      f"brownie {_money(live['items']['brownie']['basePrice'])} (was 4.00)")
 
-        if sandbox.errors:
-            raise DemoFailed(f"the sandbox logged {len(sandbox.errors)} internal error(s):\n{sandbox.errors[0]}")
-        return {"store_id": store.store_id, "orders": orders, "kitchen": kitchen,
-                "requests": len(sandbox.requests)}
+def _refuse_sold_out_cart(demo: _Embedded) -> None:
+    with demo.run.step("A cart with a sold-out item is refused at validate") as step:
+        demo.kitchen.sold_out = {"side-rings"}
+        try:
+            demo.sandbox.place_order(demo.store.store_id, SOLD_OUT_CART, "pickup", user=CUSTOMER)
+        except SandboxOrderRejected as exc:
+            entry = exc.errors[0] if exc.errors else {}
+            step.note(f"partner answered HTTP {exc.status} {exc.error_code}: "
+                      f"{entry.get('itemId')} at {entry.get('jsonPath')}")
+            if exc.error_code != "ITEM_UNAVAILABLE":
+                raise DemoFailed(f"expected ITEM_UNAVAILABLE, got {exc.error_code}") from exc
+        else:
+            raise DemoFailed("an order with a sold-out item was accepted")
+        finally:
+            demo.kitchen.sold_out = set()
+
+
+def _pause_store(demo: _Embedded) -> None:
+    store_id = demo.store.store_id
+    with demo.run.step(f"Pause the store (too_busy, resume in {PAUSE_SECONDS:g} s)") as step:
+        paused = demo.client.stores.pause(store_id, PauseReason.TOO_BUSY,
+                                          resume_at=_dt.timedelta(seconds=PAUSE_SECONDS))
+        paused_at = time.monotonic()
+        step.note(f"status {paused.status}, reason {paused.reason}, resumeAt "
+                  f"{paused.resume_at.isoformat() if paused.resume_at else None}")
+        if paused.status != "paused":
+            raise DemoFailed(f"the store should be paused, not {paused.status}")
+        try:
+            demo.sandbox.place_order(store_id, PICKUP_CART, "pickup", user=CUSTOMER)
+        except SandboxStoreClosed as exc:
+            step.note(f"a new order is refused while paused: {exc}")
+        else:
+            raise DemoFailed("a paused store accepted an order")
+        status = _wait_for("the store to resume by itself",
+                           lambda: (lambda s: s if s.is_online else None)(
+                               demo.client.stores.get_status(store_id)),
+                           timeout=PAUSE_SECONDS + WAIT_TIMEOUT, interval=0.2)
+        step.note(f"back {status.status} by itself after {time.monotonic() - paused_at:.1f} s")
+
+
+def _publish_changed_menu(demo: _Embedded) -> None:
+    store_id = demo.store.store_id
+    with demo.run.step("Publish a changed menu and notify Gett") as step:
+        menu_v2 = changed_menu(PARTNER_STORE_ID)
+        versions_before = len(demo.sandbox.catalog_history(store_id))
+        demo.catalog_server.update(menu_v2)
+        demo.client.catalog.notify(store_id, demo.catalog_server.url, catalog=menu_v2)
+        history = _wait_for("Gett to ingest the new menu",
+                            lambda: (lambda h: h if len(h) > versions_before else None)(
+                                demo.sandbox.catalog_history(store_id)))
+        latest = history[-1]
+        if latest["status"] != "ingested":
+            raise DemoFailed(f"Gett could not ingest the new menu: {latest['error']}")
+        current = demo.sandbox.current_catalog(store_id)
+        if current is None:
+            raise DemoFailed("Gett shows no live menu after ingesting version 2")
+        live = current["catalog"]
+        step.note(f"ingested as catalogSetId {latest['catalogSetId']} (version {len(history)})")
+        step.note(f"live now: milkshake {_money(live['items']['milkshake']['basePrice'])}, "
+                  f"brownie {_money(live['items']['brownie']['basePrice'])} (was 4.00)")
 
 
 def _post(url: str, body: bytes, headers: Dict[str, str]) -> int:
@@ -464,16 +533,9 @@ def _post(url: str, body: bytes, headers: Dict[str, str]) -> int:
 # ---------------------------------------------------------------- against a real Gett sandbox
 
 def _run_remote(run: _Run, base_url: str, api_key: str) -> Dict[str, Any]:
-    from . import Client
-    from ._samples import sample_catalogset
-
     with run.step("Build the sample menu (CatalogSet) and validate it") as step:
-        menu = sample_catalogset(PARTNER_STORE_ID)
-        issues = menu.validate()
-        errors = [i for i in issues if i.severity == "error"]
-        if errors:
-            raise DemoFailed(f"the sample menu has {len(errors)} error(s): {errors[0]}")
-        step.note(f"{menu.stats['items']} items; {len(errors)} errors, {len(issues) - len(errors)} warnings")
+        menu, n_errors, n_warnings = _validated_menu()
+        step.note(f"{menu.stats['items']} items; {n_errors} errors, {n_warnings} warnings")
 
     with Client(api_key=api_key, base_url=base_url) as client:
         with run.step(f"Connect to {base_url} and list the stores") as step:

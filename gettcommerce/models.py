@@ -11,7 +11,7 @@ import enum
 import sys
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Sequence, Type, TypeVar, Union
+from typing import TYPE_CHECKING, Any, Dict, Iterable, Optional, Tuple, Type, TypeVar, Union
 
 from ._constants import (
     ONBOARDING_MAX_POLL_INTERVAL,
@@ -72,9 +72,8 @@ class OnboardingStatus(_WireEnum):
     ACTIVE = "active"
 
 
-# The statuses a partner sends; ``pending`` is set by Gett only (DESIGN §2).
-PARTNER_ORDER_STATUSES = (OrderStatus.CONFIRMED, OrderStatus.PREPARING, OrderStatus.READY,
-                          OrderStatus.IN_TRANSIT)
+# The statuses a partner sends (wire strings); ``pending`` is set by Gett only (DESIGN §2).
+PARTNER_ORDER_STATUSES = tuple(s.value for s in OrderStatus if s is not OrderStatus.PENDING)
 
 E = TypeVar("E", bound=_WireEnum)
 
@@ -83,16 +82,18 @@ _WIRE_VALUES: Dict[Any, Dict[str, str]] = {}
 
 
 def coerce_enum(enum_cls: Type[E], value: Any, field: str,
-                allowed: Optional[Sequence[E]] = None) -> str:
+                allowed: Optional[Tuple[str, ...]] = None) -> str:
     """The wire string of ``value`` (a member or its string), else InvalidRequestError.
 
-    ``allowed`` narrows the members accepted (and listed in the message).
+    ``allowed`` (wire strings) narrows the values accepted and listed in the message.
     """
-    # A dict lookup: Enum.__call__ costs ~1.5 us on every status update.
-    key = enum_cls if allowed is None else (enum_cls, tuple(allowed))
+    # A dict lookup: Enum.__call__ costs ~1.5 us on every status update.  The
+    # cache key holds only str (hashing enum members would run Python code).
+    key = enum_cls if allowed is None else (enum_cls, allowed)
     wire = _WIRE_VALUES.get(key)
     if wire is None:
-        wire = _WIRE_VALUES[key] = {m.value: m.value for m in (allowed or enum_cls)}
+        values = allowed if allowed is not None else [m.value for m in enum_cls]
+        wire = _WIRE_VALUES[key] = {v: v for v in values}
     if isinstance(value, str):  # members are str too, and hash like their value
         found = wire.get(value)
         if found is not None:
@@ -207,7 +208,7 @@ class Amounts(_Model):
     def __init__(self, sub_total: Any = 0, *, taxes: Any = None, fees: Any = None,
                  promotions: Any = None, adjustments: Any = None, tip: Any = None,
                  total: Any = None) -> None:
-        self.sub_total = to_decimal(sub_total, "sub_total") or Decimal(0)
+        self.sub_total: Decimal = to_decimal(sub_total, "sub_total") or Decimal(0)
         self.taxes = to_decimal(taxes, "taxes")
         self.fees = to_decimal(fees, "fees")
         self.promotions = to_decimal(promotions, "promotions")
@@ -215,7 +216,8 @@ class Amounts(_Model):
         self.tip = to_decimal(tip, "tip")
         computed = (self.sub_total + (self.fees or 0) - (self.promotions or 0) + (self.taxes or 0)
                     + (self.adjustments or 0) + (self.tip or 0))
-        self.total = to_decimal(total, "total") if total is not None else computed
+        given = to_decimal(total, "total")
+        self.total: Decimal = given if given is not None else computed
 
     @classmethod
     def from_dict(cls, data: Optional[Dict[str, Any]]) -> Optional["Amounts"]:

@@ -7,6 +7,7 @@ script of responses, so tests assert the exact wire format the SDK sends.
 from __future__ import annotations
 
 import json
+import os
 import socket
 import sys
 import threading
@@ -21,6 +22,14 @@ import pytest
 import gettcommerce as gett
 
 API_KEY = "zpka_test_0123456789abcdef"
+
+# tools/wheels.sh (`make test`) sets GETT_TEST_INSTALLED to the wheel it
+# installed: the suite must then exercise that wheel, never the checkout.
+INSTALLED_WHEEL = os.environ.get("GETT_TEST_INSTALLED") or None
+CHECKOUT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if INSTALLED_WHEEL and os.path.dirname(os.path.abspath(gett.__file__)) == os.path.join(CHECKOUT, "gettcommerce"):
+    raise pytest.UsageError(f"GETT_TEST_INSTALLED is set but gettcommerce was imported from the checkout "
+                            f"({gett.__file__}); run pytest from a directory outside it")
 
 
 class Recorded:

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import http.client
 import json
+import re
 import threading
 import time
 import urllib.parse
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import pytest
 
 
 class Resp:
@@ -160,3 +163,37 @@ def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, interval: fl
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {timeout} s")
         time.sleep(interval)
+
+
+TS_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "instance", "requestId", "timestamp", "errorCode",
+                  "errorCategory", "retryable"}
+
+
+def assert_problem(resp, status, code, category=None):
+    assert resp.status == status, resp
+    assert resp.header("Content-Type") == "application/problem+json"
+    body = resp.json
+    assert PROBLEM_FIELDS <= set(body), body
+    assert body["status"] == status and body["errorCode"] == code
+    assert body["type"] == f"https://developer.gett-tech.com/errors/{code}"
+    assert body["requestId"].startswith("req_") and body["requestId"] == resp.header("X-Request-Id")
+    assert TS_RE.match(body["timestamp"])
+    if category:
+        assert body["errorCategory"] == category
+    return body
+
+
+# Fixtures shared by the sandbox test modules (import them by name).
+@pytest.fixture
+def api(sandbox):
+    """A raw keep-alive client with the sandbox's API key."""
+    client = Api(sandbox.url, sandbox.api_key)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+def store_id(sandbox):
+    """An active store seeded with the demo catalog."""
+    return sandbox.create_store(partner_store_id="p-1", name="Pizza Place")

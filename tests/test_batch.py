@@ -106,16 +106,20 @@ def test_register_in_a_batch_is_not_resent_after_an_ambiguous_failure(server):
 
 
 def test_each_call_has_its_own_deadline(server):
-    server.default = lambda req: Reply(200, {"status": "online"}, delay=2 if "slow" in req.path else 0)
-    with make_client(server, timeout=0.4) as client:
-        start = time.monotonic()
-        with client.batch() as batch:
-            batch.stores.get_status("slow")
-            batch.stores.get_status("fast")
-        elapsed = time.monotonic() - start
+    release = threading.Event()
+    server.default = lambda req: (Reply(200, {"status": "online"}, delay=0) if "fast" in req.path
+                                  else (release.wait(10), Reply(200, {"status": "online"}))[1])
+    try:
+        with make_client(server, timeout=0.4) as client:
+            with client.batch() as batch:
+                batch.stores.get_status("slow")
+                batch.stores.get_status("fast")
+            # The batch ended while the slow answer was still held back.
+            assert not release.is_set()
+    finally:
+        release.set()
     assert isinstance(batch.results[0], gett.APITimeoutError)
     assert isinstance(batch.results[1], gett.StoreStatus)
-    assert elapsed < 0.6
 
 
 def test_empty_batch(server):
@@ -128,42 +132,60 @@ def test_empty_batch(server):
 
 
 def test_concurrency_is_used_and_capped(server):
+    # Requests wait at a barrier of 8: the batch passes only if it keeps 8
+    # calls in flight at once, and never more than 8 are seen together.
     active = [0, 0]
     lock = threading.Lock()
+    barrier = threading.Barrier(8)
 
-    def slow(req):
+    def gather(req):
         with lock:
             active[0] += 1
             active[1] = max(active[1], active[0])
-        time.sleep(0.05)
-        with lock:
-            active[0] -= 1
-        return Reply(200)
-    server.default = slow
-    with make_client(server) as client:
+        try:
+            barrier.wait(10)
+            return Reply(200)
+        except threading.BrokenBarrierError:
+            return Reply(500)
+        finally:
+            with lock:
+                active[0] -= 1
+    server.default = gather
+    with make_client(server, max_retries=0) as client:
         with client.batch(concurrency=8) as batch:
             for i in range(64):
                 batch.orders.update_status(f"o{i}", status="ready")
     assert batch.results == [None] * 64
-    assert 4 <= active[1] <= 8
+    assert active[1] == 8
     assert len({r.port for r in server.requests}) <= 8
 
 
 def test_the_gil_is_released_while_a_batch_runs(server):
-    server.default = lambda req: Reply(200, {"status": "online"}, delay=0.3)
-    counter = 0
+    # Four answers are held until this thread, running Python, releases
+    # them after all four arrived: impossible if the batch held the GIL.
+    arrived = threading.Semaphore(0)
+    release = threading.Event()
+    released = []
+
+    def held(req):
+        arrived.release()
+        released.append(release.wait(10))
+        return Reply(200, {"status": "online"})
+    server.default = held
     with make_client(server) as client:
-        batch = client.batch()
+        batch = client.batch(concurrency=4)
         for i in range(4):
             batch.stores.get_status(f"s{i}")
         thread = threading.Thread(target=batch.run)
         thread.start()
-        time.sleep(0.05)
-        deadline = time.monotonic() + 0.2
-        while time.monotonic() < deadline:
-            counter += 1
-        thread.join()
-    assert counter > 100_000 and len(batch.results) == 4
+        try:
+            assert all(arrived.acquire(timeout=10) for _ in range(4))
+            release.set()
+        finally:
+            release.set()
+            thread.join()
+    assert released == [True] * 4 and len(batch.results) == 4
+    assert all(r.is_online for r in batch.results)
 
 
 def test_bad_arguments_raise_when_queued_and_a_run_batch_takes_no_more_calls(server):

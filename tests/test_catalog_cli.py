@@ -97,5 +97,5 @@ def test_register_into_a_host_parser(files):
 
 def test_runs_as_a_module(files):
     proc = subprocess.run([sys.executable, "-m", "gettcommerce._catalog_cli", "validate",
-                           files["bad"]], capture_output=True, text=True, cwd=ROOT, timeout=60)
+                           files["bad"]], capture_output=True, text=True, cwd=ROOT / "tests", timeout=60)
     assert proc.returncode == 1 and "/items/latte/basePrice" in proc.stdout

@@ -1,39 +1,23 @@
-"""gettcommerce.catalog.CatalogSet: loading, the builder's refusals, money as
-Decimal, check(), rendering (text, HTML tree, validation report) and serve().
+"""gettcommerce/catalog/set.py: CatalogSet loading, the builder (whose
+refusals come from the C validator), money as Decimal, to_json and check().
 """
 from __future__ import annotations
 
-import dataclasses
 import json
-import urllib.error
-import urllib.request
 from decimal import Decimal
-from html.parser import HTMLParser
 
 import pytest
+from catalog_helpers import small
 
 import gettcommerce as gett
-from gettcommerce._samples import generate_catalogset, sample_catalogset, section_chain
+from gettcommerce._samples import generate_catalogset, sample_catalogset
 from gettcommerce.catalog import (
     DAYS_OF_WEEK,
     CatalogIssue,
     CatalogSet,
-    ValidationReport,
     validate_catalogset,
 )
 from gettcommerce.errors import CatalogValidationError, GettError, InvalidRequestError
-
-
-def small():
-    cs = CatalogSet("store-9", catalog_set_id="set-1")
-    cs.add_item("cheese", name="Cheese", base_price="1.00")
-    cs.add_modifier_group("extras", name="Extras", item_ids=["cheese"])
-    cs.add_item("burger", name="Burger", base_price=Decimal("9.50"),
-                modifier_group_ids=["extras"])
-    cs.add_section("mains", name="Mains", item_ids=["burger"])
-    cs.add_catalog("menu", name="Menu", section_ids=["mains"],
-                   availability=[("Monday", "09:00:00", "17:00:00")])
-    return cs
 
 
 # ---- public names -----------------------------------------------------------
@@ -42,14 +26,6 @@ def test_public_names_resolve_from_the_package():
     assert gett.CatalogSet is CatalogSet
     assert gett.CatalogIssue is CatalogIssue
     assert gett.validate_catalogset is validate_catalogset
-
-
-def test_issue_is_frozen_and_readable():
-    (issue,) = validate_catalogset(b"[]")
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        issue.code = "x"  # type: ignore[misc]
-    assert repr(issue).startswith("CatalogIssue('wrong_type', 'error', path='', message=")
-    assert issue.is_error and issue.to_dict()["code"] == "wrong_type"
 
 
 # ---- builder ----------------------------------------------------------------
@@ -244,160 +220,6 @@ def test_check_returns_warnings_unless_they_count_as_errors():
         cs.check(warnings_as_errors=True)
 
 
-# ---- rendering ----------------------------------------------------------------------
-
-class _TreeParser(HTMLParser):
-    """Records every rendered entity with the chain of entities around it."""
-
-    VOID = {"br", "hr", "img", "meta", "input"}
-
-    def __init__(self):
-        super().__init__()
-        self.stack = []          # (tag, entity or None)
-        self.nodes = []          # (kind, id, ancestors)
-
-    def handle_starttag(self, tag, attrs):
-        if tag in self.VOID:
-            return
-        attrs = dict(attrs)
-        entity = None
-        for cls in (attrs.get("class") or "").split():
-            if cls in ("gett-catalog", "gett-section", "gett-item", "gett-group"):
-                entity = (cls[5:], attrs.get("data-id"))
-        if entity:
-            ancestors = tuple(e for _, e in self.stack if e)
-            self.nodes.append((entity[0], entity[1], ancestors))
-        self.stack.append((tag, entity))
-
-    def handle_endtag(self, tag):
-        while self.stack:
-            open_tag, _ = self.stack.pop()
-            if open_tag == tag:
-                break
-
-
-def _expected_paths(doc):
-    """Every (kind, id, ancestors) the tree must show, walking the data."""
-    out = []
-
-    def walk(kind, entity_id, ancestors):
-        out.append((kind, entity_id, ancestors))
-        here = ancestors + ((kind, entity_id),)
-        if kind == "catalog":
-            children = [("section", s) for s in doc["catalogs"][entity_id]["sectionIds"]]
-        elif kind == "section":
-            sec = doc["sections"][entity_id]
-            children = [("section", s) for s in sec["sectionIds"]] + \
-                       [("item", i) for i in sec["itemIds"]]
-        elif kind == "item":
-            children = [("group", g) for g in doc["items"][entity_id]["modifierGroupIds"]]
-        else:
-            children = [("item", i) for i in doc["modifierGroups"][entity_id]["itemIds"]]
-        for child in children:
-            walk(child[0], child[1], here)
-    for cid in doc["catalogs"]:
-        walk("catalog", cid, ())
-    return out
-
-
-def test_html_tree_structure_of_the_sample():
-    cs = sample_catalogset()
-    page = cs._repr_html_()
-    parser = _TreeParser()
-    parser.feed(page)
-    doc = json.loads(cs.to_json())
-    assert sorted(parser.nodes) == sorted(_expected_paths(doc))
-    # Every section and item name is shown, and the deepest nesting is
-    # catalog > section > section > item > group > item > group > item.
-    for entity in list(doc["sections"].values()) + list(doc["items"].values()):
-        assert entity["name"].replace("&", "&amp;") in page
-    assert max(len(a) for _, _, a in parser.nodes) == 7
-    fries_dips = [n for n in parser.nodes if n[1] == "dip-aioli"][0]
-    assert [e[0] for e in fries_dips[2]] == ["catalog", "section", "section", "item", "group",
-                                            "item", "group"]
-    assert page.count("<details") == page.count("</details>")
-    assert "<summary>" in page and "9.50" in page and "min 1, max 1" in page
-
-
-def test_html_availability_table_per_catalog():
-    page = sample_catalogset()._repr_html_()
-    assert page.count('class="gett-availability"') == 2
-    for day in DAYS_OF_WEEK:
-        assert f"<th>{day[:3]}</th>" in page
-    assert "07:00-11:00" in page and "11:00-24:00" in page
-
-
-def test_html_escapes_names_and_marks_missing_and_cycles():
-    doc = json.loads(small().to_json())
-    doc["items"]["burger"]["name"] = "<script>alert(1)</script>"
-    doc["sections"]["mains"]["itemIds"].append("ghost")
-    doc["sections"]["mains"]["sectionIds"] = ["mains"]
-    page = CatalogSet.from_dict(doc)._repr_html_()
-    assert "<script>" not in page and "&lt;script&gt;" in page
-    assert "missing item" in page and 'data-cycle="1"' in page
-
-
-def test_text_tree():
-    text = sample_catalogset().tree()
-    assert "All Day [catalog all-day]" in text
-    assert "│   │   ├── Classic Burger  9.50" in text
-    assert "Choice of side [choose 1 (min 1, max 1)]" in text
-    assert "Sun 07:00-11:00" in text
-    assert "9.50" not in sample_catalogset().tree(prices=False)
-
-
-def test_rendering_a_deep_chain_is_cut_not_crashed():
-    cs = CatalogSet.from_dict(section_chain(5000))
-    assert "deeper levels not shown" in cs.tree()
-    assert "deeper levels not shown" in cs._repr_html_()
-
-
-def test_validation_report_html_lists_paths():
-    cs = small()
-    cs.sections["mains"]["itemIds"].append("ghost")
-    report = cs.validation_report()
-    assert isinstance(report, ValidationReport) and not report.ok and len(report) == 1
-    page = report._repr_html_()
-    assert "<table" in page and "/sections/mains/itemIds/1" in page
-    assert "dangling_reference" in page and "1 error(s), 0 warning(s)" in page
-    assert "valid" in small().validation_report()._repr_html_()
-    assert "dangling_reference" in str(report)
-
-
-# ---- serve() -------------------------------------------------------------------------
-
-def _get(url):
-    with urllib.request.urlopen(url, timeout=5) as response:
-        return response.status, response.headers["Content-Type"], response.read()
-
-
-def test_serve_publishes_current_state_and_updates():
-    cs = small()
-    with cs.serve() as server:
-        assert str(server) == server.url and server.url.startswith("http://127.0.0.1:")
-        status, ctype, body = _get(server.url)
-        assert status == 200 and ctype == "application/json" and body == cs.to_json()
-        cs.add_item("fries", name="Fries", base_price="2.00")       # live edits show up
-        assert b'"fries"' in _get(server.url)[2]
-        other = sample_catalogset()
-        server.update(other)
-        assert _get(server.url)[2] == other.to_json()
-        assert validate_catalogset(_get(server.url)[2]) == []
-        assert server.hits == 4
-        url = server.url
-    with pytest.raises(urllib.error.URLError):
-        _get(url)
-
-
-def test_serve_answers_500_when_the_menu_cannot_be_json():
-    cs = small()
-    cs.items["burger"]["basePrice"] = float("inf")
-    with cs.serve() as server:
-        with pytest.raises(urllib.error.HTTPError) as info:
-            _get(server.url)
-    assert info.value.code == 500 and b"invalid_price" in info.value.read()
-
-
 def test_generated_catalog_loads_into_catalog_set():
     cs = CatalogSet.from_dict(generate_catalogset(2000, seed=2))
     assert cs.stats["items"] == 2000 and cs.validate() == []
@@ -408,6 +230,111 @@ def test_docstring_examples_run():
 
     import gettcommerce._samples
     import gettcommerce.catalog
-    for module in (gettcommerce.catalog, gettcommerce._samples):
+    import gettcommerce.catalog.set
+    for module in (gettcommerce.catalog, gettcommerce.catalog.set, gettcommerce._samples):
         result = doctest.testmod(module)
         assert result.failed == 0 and result.attempted > 0
+
+
+# ---- the builder asks the validator ---------------------------------------------
+
+def _doc_with(map_name, entity):
+    """small()'s document with one more entity, written by hand."""
+    doc = small().to_dict()
+    doc[map_name][entity[{"catalogs": "catalogId", "sections": "sectionId", "items": "itemId",
+                          "modifierGroups": "modifierGroupId"}[map_name]]] = entity
+    return doc
+
+
+# (builder call, the same entity as wire JSON); valid and invalid alike.
+AGREEMENT = [
+    (lambda cs: cs.add_item("i", name="I", base_price=0),
+     ("items", {"itemId": "i", "name": "I", "basePrice": 0})),
+    (lambda cs: cs.add_item("i", name="I", base_price="-0.01"),
+     ("items", {"itemId": "i", "name": "I", "basePrice": -0.01})),
+    (lambda cs: cs.add_item("i", name="", base_price=1),
+     ("items", {"itemId": "i", "name": "", "basePrice": 1})),
+    (lambda cs: cs.add_item("i", name="I", base_price=1, image_url=7),
+     ("items", {"itemId": "i", "name": "I", "basePrice": 1, "imageUrl": 7})),
+    (lambda cs: cs.add_modifier_group("g", name="G", item_ids=["cheese"], maximum_allowed=1.0),
+     ("modifierGroups", {"modifierGroupId": "g", "name": "G", "itemIds": ["cheese"],
+                         "maximumAllowed": 1.0})),
+    (lambda cs: cs.add_modifier_group("g", name="G", item_ids=["cheese"], minimum_allowed=0.5),
+     ("modifierGroups", {"modifierGroupId": "g", "name": "G", "itemIds": ["cheese"],
+                         "minimumAllowed": 0.5})),
+    (lambda cs: cs.add_modifier_group("g", name="G", item_ids=["cheese", "burger"],
+                                      minimum_allowed=2),
+     ("modifierGroups", {"modifierGroupId": "g", "name": "G", "itemIds": ["cheese", "burger"],
+                         "minimumAllowed": 2})),
+    (lambda cs: cs.add_catalog("c", name="C", section_ids=["mains"],
+                               availability=[("Sunday", "00:00:00", "23:59:59")]),
+     ("catalogs", {"catalogId": "c", "name": "C", "sectionIds": ["mains"], "availability": [
+         {"dayOfWeek": "Sunday", "start": "00:00:00", "end": "23:59:59"}]})),
+    (lambda cs: cs.add_catalog("c", name="C", section_ids=["mains"],
+                               availability=[("Monday", "12:00:00", "11:59:59")]),
+     ("catalogs", {"catalogId": "c", "name": "C", "sectionIds": ["mains"], "availability": [
+         {"dayOfWeek": "Monday", "start": "12:00:00", "end": "11:59:59"}]})),
+    (lambda cs: cs.add_catalog("c", name="C", section_ids=["mains"],
+                               availability=[("Monday", "12:00:00", "１２:00:00")]),
+     ("catalogs", {"catalogId": "c", "name": "C", "sectionIds": ["mains"], "availability": [
+         {"dayOfWeek": "Monday", "start": "12:00:00", "end": "１２:00:00"}]})),
+    (lambda cs: cs.add_catalog("c", name="C", section_ids=["mains"],
+                               availability=[{"dayOfWeek": "Monday", "start": "09:00:00"}]),
+     ("catalogs", {"catalogId": "c", "name": "C", "sectionIds": ["mains"], "availability": [
+         {"dayOfWeek": "Monday", "start": "09:00:00"}]})),
+]
+
+
+@pytest.mark.parametrize("call,wire", AGREEMENT, ids=range(len(AGREEMENT)))
+def test_builder_refuses_exactly_what_the_validator_calls_an_error(call, wire):
+    errors = [i for i in validate_catalogset(_doc_with(*wire)) if i.is_error]
+    cs = small()
+    if not errors:
+        call(cs)
+        assert json.loads(cs.to_json())[wire[0]][next(iter(wire[1].values()))]
+        return
+    with pytest.raises(InvalidRequestError) as info:
+        call(cs)
+    # The refusal carries the validator's own words for the first error.
+    assert errors[0].message in str(info.value)
+    assert info.value.field == _python_field(errors[0].path)
+
+
+def _python_field(path):
+    field = path.split("/")[3]
+    return "".join("_" + c.lower() if c.isupper() else c for c in field)
+
+
+def test_builder_refusal_names_argument_and_value_and_adds_nothing():
+    cs = small()
+    before = cs.to_json()
+    with pytest.raises(InvalidRequestError) as info:
+        cs.add_catalog("late", name="Late", section_ids=["mains"],
+                       availability=[("Monday", "09:00:00", "17:00:00"),
+                                     ("Saturday", "22:30:00", "01:00:00")])
+    err = info.value
+    assert err.field == "availability" and err.value == "01:00:00"
+    assert str(err).startswith("availability[1].end: ")
+    assert f"({DAYS_OF_WEEK[0]!r}, '00:00:00', '01:00:00')" in str(err)   # Saturday -> Sunday
+    assert cs.to_json() == before and "late" not in cs.catalogs
+
+
+def test_builder_refuses_a_value_json_cannot_carry_where_it_is_written():
+    cs = small()
+    with pytest.raises(InvalidRequestError) as info:
+        cs.add_item("i", name="I", base_price=1, tags={1, 2})
+    assert info.value.field == "tags" and "i" not in cs.items
+    with pytest.raises(InvalidRequestError) as info:
+        cs.add_item("i", name="I", base_price=Decimal("sNaN"))
+    assert info.value.field == "base_price"
+
+
+def test_builder_checks_only_what_it_adds():
+    # A loaded menu with an error elsewhere: adding a valid entity still works,
+    # and the existing error is still reported by validate().
+    doc = small().to_dict()
+    doc["items"]["cheese"]["basePrice"] = -1
+    cs = CatalogSet.from_dict(doc)
+    cs.add_modifier_group("more", name="More", item_ids=["cheese"])
+    assert [(i.code, i.path) for i in cs.validate() if i.is_error] == [
+        ("invalid_price", "/items/cheese/basePrice")]

@@ -16,12 +16,12 @@ import pytest
 from gettcommerce import webhooks
 from sandbox_helpers import Partner
 
-ROOT = Path(__file__).resolve().parent.parent
+# Child processes run from tests/, where only the installed gettcommerce is importable.
+ROOT = Path(__file__).resolve().parent
 
 
 def _env(**extra):
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.pop("GETT_API_KEY", None)
     env.pop("GETT_BASE_URL", None)
     env.update(extra)

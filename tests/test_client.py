@@ -335,6 +335,9 @@ def test_client_argument_checks(monkeypatch):
         gett.Client(api_key="k", timeout=0)
     with pytest.raises(gett.InvalidRequestError, match="max_retries"):
         gett.Client(api_key="k", max_retries=-1)
+    with pytest.raises(gett.InvalidRequestError, match="pool_size") as info:
+        gett.Client(api_key="k", pool_size=0)  # the C core's limit, as a typed error
+    assert info.value.field == "pool_size"
 
 
 def test_environment_variables_configure_the_client(server, monkeypatch):

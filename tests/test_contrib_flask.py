@@ -1,6 +1,7 @@
 """The Flask adapter through Flask's own test client."""
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -10,6 +11,7 @@ flask = pytest.importorskip("flask")
 import gettcommerce as gett  # noqa: E402
 from gettcommerce.contrib.flask import blueprint  # noqa: E402
 from gettcommerce.webhooks import ItemUnavailable, WebhookApp, sign  # noqa: E402
+from webhook_helpers import CountingStream  # noqa: E402
 
 SECRET = "whsec_flask"
 BODY = json.dumps({"order": {"orderId": "f-1", "fulfillmentType": "pickup",
@@ -74,8 +76,46 @@ def test_malformed_and_wrong_method(setup):
     client, _ = setup
     response = client.post("/gett/place", data=b"{}", headers=sign(b"{}", SECRET))
     assert response.status_code == 400 and "body.order" in response.get_json()["detail"]
-    assert client.get("/gett/validate").status_code == 405
     assert client.post("/gett/other", data=BODY, headers=sign(BODY, SECRET)).status_code == 404
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "DELETE", "PATCH", "OPTIONS"])
+def test_other_methods_get_the_405_problem(setup, method):
+    client, calls = setup
+    response = client.open("/gett/validate", method=method)
+    assert response.status_code == 405 and response.headers["Allow"] == "POST"
+    assert response.mimetype == "application/problem+json"       # not Flask's HTML page
+    assert response.get_json()["errorCode"] == "METHOD_NOT_ALLOWED"
+    assert calls == {"validate": 0, "place": 0}
+
+
+
+def test_oversized_body_refused_by_content_length_before_reading(setup):
+    client, calls = setup
+    stream = CountingStream(300 * 1024 * 1024)
+    response = client.post("/gett/place", headers=sign(BODY, SECRET),
+                           environ_overrides={"wsgi.input": stream, "CONTENT_LENGTH": str(300 * 1024 * 1024)})
+    assert response.status_code == 413 and response.get_json()["errorCode"] == "PAYLOAD_TOO_LARGE"
+    assert stream.read_bytes == 0 and calls["place"] == 0
+
+
+def test_chunked_body_is_capped_while_reading(setup):
+    client, calls = setup
+    stream = CountingStream()            # no Content-Length, never ends
+    response = client.post("/gett/place", headers=sign(BODY, SECRET),
+                           environ_overrides={"wsgi.input": stream, "wsgi.input_terminated": True,
+                                              "CONTENT_LENGTH": ""})
+    assert response.status_code == 413
+    assert stream.read_bytes <= 1024 * 1024 + 1          # the limit (default max_body_bytes) + 1
+    assert calls["place"] == 0
+
+
+def test_chunked_body_within_the_limit(setup):
+    client, _ = setup
+    response = client.post("/gett/validate", headers=sign(BODY, SECRET),
+                           environ_overrides={"wsgi.input": io.BytesIO(BODY), "wsgi.input_terminated": True,
+                                              "CONTENT_LENGTH": ""})
+    assert response.status_code == 200
 
 
 def test_blueprint_name_and_type_check():
@@ -93,7 +133,6 @@ def test_example_flask_app_against_the_sandbox(monkeypatch):
     """examples/flask_app.py, served for real, receives a sandbox order and completes it."""
     import runpy
     import threading
-    import time
     from pathlib import Path
 
     from werkzeug.serving import make_server
@@ -108,6 +147,18 @@ def test_example_flask_app_against_the_sandbox(monkeypatch):
         monkeypatch.setenv("GETT_BASE_URL", sandbox.url)
         monkeypatch.setenv("GETT_WEBHOOK_SECRET", sandbox.webhook_secret)
         shop = runpy.run_path(str(example))
+        # Know when the example's kitchen thread has pushed every status (no polling).
+        kitchen_done = threading.Event()
+        module_globals = shop["on_place"].__globals__
+        run_kitchen = module_globals["run_kitchen"]
+
+        def run_kitchen_then_signal(incoming):
+            try:
+                run_kitchen(incoming)
+            finally:
+                kitchen_done.set()
+
+        module_globals["run_kitchen"] = run_kitchen_then_signal
         server = make_server("127.0.0.1", 0, shop["app"], threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -118,9 +169,7 @@ def test_example_flask_app_against_the_sandbox(monkeypatch):
                                             # a zone where the menu's "all-day" hours cover now
                                             timezone=pick_timezone(menu.to_dict(), "all-day"))
             order_id = sandbox.place_order(store_id, [("brownie", 2)], "pickup")
-            deadline = time.monotonic() + 10
-            while sandbox.order(order_id)["state"] != "completed" and time.monotonic() < deadline:
-                time.sleep(0.05)
+            assert kitchen_done.wait(30), "the example's kitchen thread never finished"
             seen = sandbox.order(order_id)
             assert seen["state"] == "completed" and seen["partnerOrderId"] == "POS-1001"
             assert [h["status"] for h in seen["history"] if h["source"] == "partner"][:3] == \

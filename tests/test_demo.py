@@ -12,14 +12,14 @@ from pathlib import Path
 
 from gettcommerce import demo
 
-ROOT = Path(__file__).resolve().parent.parent
+# Child processes run from tests/, where only the installed gettcommerce is importable.
+ROOT = Path(__file__).resolve().parent
 
 
 def run_cli(*args: str, timeout: float = 90) -> subprocess.CompletedProcess:
     env = dict(os.environ)
     env.pop("GETT_API_KEY", None)
     env.pop("GETT_BASE_URL", None)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     return subprocess.run([sys.executable, "-m", "gettcommerce", "demo", *args], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 

@@ -461,10 +461,11 @@ def test_a_header_line_over_100_kb_is_a_connection_error_that_says_so(raw):
 
 
 @pytest.mark.parametrize("body, what", [
-    (b'{"storeId": "s1", "name": "on\\u0000line"}', "NUL character inside a string"),
-    (b'{"storeId": "s1", "na\\u0000me": "x"}', "NUL character inside a string"),
-    (b'{"storeId": "s1", "name": "on\x00line"}', "NUL character inside a string"),
+    (b'{"storeId": "s1", "name": "on\\u0000line"}', r"NUL character \(raw or \\u0000\)"),
+    (b'{"storeId": "s1", "na\\u0000me": "x"}', r"NUL character \(raw or \\u0000\)"),
+    (b'{"storeId": "s1", "name": "on\x00line"}', r"NUL character \(raw or \\u0000\)"),
     (b'{"storeId": "s1"}\x00{"storeId": "s2"}', "followed by other bytes"),
+    (b'{"storeId":\x00"s1"}', "NUL character"),
     (b'{"storeId": "s1"} x', "followed by other bytes"),
 ])
 def test_a_nul_or_trailing_bytes_are_refused_never_truncated(raw, body, what):

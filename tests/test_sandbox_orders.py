@@ -69,6 +69,9 @@ def test_place_order_sends_signed_validate_then_place(sandbox, partner, store_id
     assert set(sent["user"]) == {"name", "phone", "email"}
     placed = json.loads(place[0]["raw"])
     assert placed["paymentToken"].startswith("tok_") and "paymentToken" not in sent
+    # place carries what validate priced (the fake partner adds taxes 1.0, fees 0.5)
+    assert placed["order"].pop("amounts") == {"subTotal": 35.5, "taxes": 1.0, "fees": 0.5, "tip": 2, "total": 39}
+    sent["order"].pop("amounts")
     assert {k: v for k, v in placed.items() if k != "paymentToken"} == sent
 
 
@@ -79,6 +82,31 @@ def test_order_records_partner_order_id_amounts_and_history(sandbox, store_id):
     assert order["amounts"] == {"subTotal": 2.5, "tip": 0, "taxes": 1.0, "fees": 0.5, "total": 4.0}
     assert (order["state"], order["status"]) == ("open", "pending")
     assert order["history"][0]["source"] == "gett"
+
+
+def test_place_carries_what_validate_priced_and_the_total_adds_up(sandbox, partner, store_id, caplog):
+    # Issue 16 item 7: the partner prices at validate; place must carry those
+    # amounts and total = subTotal + taxes + fees + tip.
+    partner.handlers["validate"] = lambda body, headers: (200, {"amounts": {
+        "subTotal": body["order"]["amounts"]["subTotal"], "taxes": 1.2}})
+    partner.handlers["place"] = lambda body, headers: (200, {"partnerOrderId": "po-x",
+                                                             "amounts": {"total": 6}})
+    order_id = sandbox.place_order(store_id, [("cola", 2)], tip=1)
+    validate_amounts = json.loads(partner.calls("validate")[0]["raw"])["order"]["amounts"]
+    place_amounts = json.loads(partner.calls("place")[0]["raw"])["order"]["amounts"]
+    assert validate_amounts == {"subTotal": 5, "tip": 1}
+    assert place_amounts == {"subTotal": 5, "taxes": 1.2, "tip": 1, "total": 7.2}
+    assert sandbox.order(order_id)["amounts"] == place_amounts
+    # A partner total that does not add up is not believed, and says so.
+    partner.handlers["validate"] = lambda body, headers: (200, {"amounts": {
+        "subTotal": 2.5, "taxes": 0.5, "fees": 0.25, "total": 99}})
+    with caplog.at_level("WARNING", logger="gettcommerce.sandbox"):
+        second = sandbox.place_order(store_id, ["cola"])
+    assert sandbox.order(second)["amounts"]["total"] == 3.25
+    assert "99" in caplog.text and "3.25" in caplog.text
+    partner.handlers["validate"] = lambda body, headers: (200, {"amounts": {"subTotal": 2.5, "taxes": "lots"}})
+    with pytest.raises(SandboxWebhookError, match="amounts.taxes"):
+        sandbox.place_order(store_id, ["cola"])
 
 
 def test_delivery_order_carries_the_address(sandbox, partner, store_id):
@@ -213,13 +241,30 @@ def test_status_moves_forward_and_may_skip(api, sandbox, order_id):
 
 def test_completed_and_cancelled_are_terminal(api, sandbox, store_id, order_id):
     assert api.post(f"{ORDERS}/{order_id}/status", {"state": "completed"}).status == 200
-    for body in ({"status": "inTransit"}, {"state": "cancelled", "cancelReason": "late"}, {"state": "completed"}):
+    for body in ({"status": "inTransit"}, {"state": "cancelled", "cancelReason": "late"},
+                 {"state": "open", "status": "ready"}):
         resp = api.post(f"{ORDERS}/{order_id}/status", body)
         assert resp.status == 409 and resp.json["errorCode"] == "CONFLICT"
     other = sandbox.place_order(store_id, ["water"])
     assert api.post(f"{ORDERS}/{other}/status", {"state": "cancelled", "cancelReason": "out of stock"}).status == 200
     assert sandbox.order(other)["cancelReason"] == "out of stock"
     assert api.post(f"{ORDERS}/{other}/status", {"status": "confirmed"}).status == 409
+    assert api.post(f"{ORDERS}/{other}/status", {"state": "completed"}).status == 409
+
+
+def test_repeating_the_terminal_state_an_order_has_is_a_200_no_op(api, sandbox, store_id, order_id):
+    # A retried complete/cancel whose first answer was lost must not fail (DESIGN §2).
+    assert api.post(f"{ORDERS}/{order_id}/status", {"state": "completed"}).status == 200
+    history = sandbox.order(order_id)["history"]
+    again = api.post(f"{ORDERS}/{order_id}/status", {"state": "completed"})
+    assert again.status == 200 and again.raw == b""
+    assert sandbox.order(order_id)["history"] == history and sandbox.order(order_id)["state"] == "completed"
+    other = sandbox.place_order(store_id, ["water"])
+    assert api.post(f"{ORDERS}/{other}/status", {"state": "cancelled", "cancelReason": "sold out"}).status == 200
+    assert api.post(f"{ORDERS}/{other}/status", {"state": "cancelled", "cancelReason": "retry"}).status == 200
+    assert sandbox.order(other)["cancelReason"] == "sold out"
+    # a retried close of the other terminal state is still a conflict
+    assert api.post(f"{ORDERS}/{other}/status", {"state": "completed"}).json["errorCode"] == "CONFLICT"
 
 
 def test_cancelled_without_reason_is_422_with_errors(api, order_id):
@@ -232,6 +277,20 @@ def test_cancelled_without_reason_is_422_with_errors(api, order_id):
 def test_pending_from_the_partner_is_422(api, order_id):
     resp = api.post(f"{ORDERS}/{order_id}/status", {"status": "pending"})
     assert resp.status == 422 and resp.json["errors"][0]["jsonPath"] == "$.status"
+    assert resp.json["errors"][0]["message"].endswith("send confirmed, preparing, ready, inTransit")
+
+
+def test_pending_is_never_offered_as_an_allowed_value(api, order_id):
+    # Gett's enum for updates is confirmed, preparing, ready, inTransit (issue 16 item 2).
+    wrong = api.post(f"{ORDERS}/{order_id}/status", {"status": "cooking"})
+    (error,) = wrong.json["errors"]
+    assert "confirmed, preparing, ready, inTransit" in error["message"] and "pending" not in error["message"]
+    refused = api.post(f"{ORDERS}/{order_id}/status", {"status": "pending"})
+    message = refused.json["errors"][0]["message"]
+    assert refused.status == 422 and "pending" not in message.split("send", 1)[1]
+    assert api.post(f"{ORDERS}/{order_id}/status", {"status": "ready"}).status == 200
+    back = api.post(f"{ORDERS}/{order_id}/status", {"status": "confirmed"})
+    assert back.status == 409 and "pending" not in back.json["detail"]
 
 
 def test_state_with_status_only_as_open(api, sandbox, order_id):
@@ -244,11 +303,13 @@ def test_state_with_status_only_as_open(api, sandbox, order_id):
     assert sandbox.order(order_id)["status"] == "preparing"
 
 
-def test_unknown_or_foreign_order_is_404_not_found(sandbox, api, order_id):
+def test_unknown_order_is_404_and_a_foreign_one_403(sandbox, api, order_id):
     resp = api.post(f"{ORDERS}/nope/status", {"status": "confirmed"})
     assert resp.status == 404 and resp.json["errorCode"] == "NOT_FOUND"
     other = Api(sandbox.url, sandbox.add_api_key())
-    assert other.post(f"{ORDERS}/{order_id}/status", {"status": "confirmed"}).json["errorCode"] == "NOT_FOUND"
+    foreign = other.post(f"{ORDERS}/{order_id}/status", {"status": "confirmed"})
+    assert foreign.status == 403 and foreign.json["errorCode"] == "FORBIDDEN"
+    assert sandbox.order(order_id)["status"] == "pending"
 
 
 def test_orders_can_be_placed_over_the_control_plane(sandbox, store_id):

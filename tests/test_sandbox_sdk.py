@@ -92,10 +92,11 @@ def test_invalid_json_and_oversized_answers_are_errors(sandbox, store_id):
 def test_slow_answer_hits_the_call_deadline(sandbox, store_id):
     sandbox.inject_fault(f"GET {S}/*", delay=2.0)
     with sandbox.client(timeout=0.5, max_retries=0) as client:
-        started = time.monotonic()
-        with pytest.raises(gett.APITimeoutError):
+        # The answer would come after 2 s and succeed: a timeout error proves the
+        # deadline cut the call short (no wall-clock threshold, which a slow machine breaks).
+        with pytest.raises(gett.APITimeoutError) as info:
             client.stores.get(store_id)
-        assert time.monotonic() - started < 1.5
+    assert info.value.attempts == 1
 
 
 def test_sdk_walkthrough_onboarding_to_order(sandbox, client):

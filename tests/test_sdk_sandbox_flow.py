@@ -82,8 +82,9 @@ def test_wrong_key_and_other_keys_data(sandbox):
     assert info.value.error_code == "UNAUTHENTICATED"
     other_key = sandbox.add_api_key()
     with gett.Client(api_key=other_key, base_url=sandbox.url) as other:
-        with pytest.raises(gett.NotFoundError):
+        with pytest.raises(gett.PermissionDeniedError) as forbidden:     # DESIGN §2: another partner's
             other.stores.get(store_id)
+        assert forbidden.value.error_code == "FORBIDDEN"
         assert other.stores.list() == []
 
 

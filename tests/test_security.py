@@ -507,6 +507,8 @@ def copies_after_bearer():
             if not perms.startswith("rw"):
                 continue
             start, end = (int(x, 16) for x in span.split("-"))
+            if end - start > 1 << 30:
+                continue  # sanitizer shadow memory, not a heap
             for at in range(start, end, len(buf) - 128):
                 try:
                     mem.seek(at)

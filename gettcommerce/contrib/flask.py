@@ -7,8 +7,10 @@
     flask_app.register_blueprint(blueprint(webhook_app), url_prefix="/gett")
     # Gett's webhookUrl is then https://your.host/gett
 
-The views hand the raw body (``request.get_data()``) to the WebhookApp, so
-the signature is checked over exactly the bytes Gett signed.
+The views hand the raw body to the WebhookApp, so the signature is checked
+over exactly the bytes Gett signed.  A body over ``max_body_bytes`` is
+refused by its Content-Length before it is read (a chunked one once it
+passes the limit), and any method but POST gets the 405 problem+json.
 """
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from typing import Optional
 from flask import Blueprint, Response, request
 
 from ..webhooks import WebhookApp
+from ..webhooks.app import Response as Response_
+from ..webhooks.app import read_capped
 
 __all__ = ["blueprint"]
 
@@ -38,14 +42,34 @@ def blueprint(app: WebhookApp, name: str = "gett_webhooks", url_prefix: Optional
 
     def make_view(kind: str):
         def view() -> Response:
-            # cache=False: the body is read once, here, and not kept on the request.
-            status, headers, body = app.dispatch(kind, request.method, request.headers,
-                                                 request.get_data(cache=False), instance=request.path)
+            status, headers, body = _answer(app, kind)
             return Response(body, status=status, headers=headers)
 
         view.__name__ = kind
         return view
 
-    bp.add_url_rule("/validate", "validate", make_view("validate"), methods=["POST"])
-    bp.add_url_rule("/place", "place", make_view("place"), methods=["POST"])
+    # Every method reaches the view, so a GET gets the app's 405 problem+json, not Flask's HTML page.
+    for kind in ("validate", "place"):
+        bp.add_url_rule("/" + kind, kind, make_view(kind), methods=_METHODS, provide_automatic_options=False)
     return bp
+
+
+_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+
+
+def _answer(app: WebhookApp, kind: str) -> Response_:
+    instance = request.path
+    if request.method != "POST":
+        return app.method_not_allowed(request.method, instance)
+    # Refuse by Content-Length before reading a byte; a chunked body is read
+    # from the stream and abandoned once it passes the limit.
+    length_text = request.headers.get("Content-Length")
+    refused = app.refuse_length(length_text, instance)
+    if refused is not None:
+        return refused
+    # Without a Content-Length werkzeug's stream is the server-terminated (chunked) body, or empty.
+    length = int(length_text) if length_text else None
+    body = read_capped(request.stream.read, app.max_body_bytes, length)
+    if body is None:
+        return app.too_large(None, instance)
+    return app.dispatch(kind, request.method, request.headers, body, instance=instance)

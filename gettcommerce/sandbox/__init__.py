@@ -13,10 +13,10 @@ from .core import Sandbox
 from .demo_catalog import demo_catalog
 from .exceptions import (SandboxError, SandboxNotFound, SandboxOrderError, SandboxOrderRejected,
                          SandboxPlacementFailed, SandboxStoreClosed, SandboxWebhookError)
-from .faults import Fault
+from .faults import Fault, FaultError
 from .ratelimit import RateLimits
-from .server import RequestRecord
+from .requestlog import RequestRecord
 
-__all__ = ["Sandbox", "Fault", "RateLimits", "RequestRecord", "demo_catalog", "SandboxError",
+__all__ = ["Sandbox", "Fault", "FaultError", "RateLimits", "RequestRecord", "demo_catalog", "SandboxError",
            "SandboxNotFound", "SandboxOrderError", "SandboxOrderRejected", "SandboxPlacementFailed",
            "SandboxStoreClosed", "SandboxWebhookError"]

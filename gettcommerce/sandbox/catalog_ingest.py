@@ -12,16 +12,44 @@ import urllib.request
 from decimal import Decimal
 from typing import Any, Dict, List, Optional
 
+from .._wire import DAYS_OF_WEEK, loads_decimal
 from ..catalog import validate_catalogset
-from ._util import loads_decimal
 from .validation import is_http_url
 
 DEFAULT_MAX_CATALOG_BYTES = 50 * 1024 * 1024
-DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+MAX_REDIRECTS = 5
+
+
+class _HttpOnlyRedirects(urllib.request.HTTPRedirectHandler):
+    """Follow at most MAX_REDIRECTS redirects, and only to http(s) URLs.
+
+    urllib alone follows up to 10, and to ``ftp://`` as well: a catalog URL
+    must never make the sandbox talk FTP (or anything else) to a host the
+    partner names in a Location header.
+    """
+
+    max_redirections = MAX_REDIRECTS
+
+    def redirect_request(self, req: Any, fp: Any, code: int, msg: str, headers: Any,
+                         newurl: str) -> Optional[urllib.request.Request]:
+        if not is_http_url(newurl):
+            raise CatalogFetchError(f"{req.full_url} redirected (HTTP {code}) to {newurl[:100]!r}; only http "
+                                    "and https redirects are followed")
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+    def http_error_302(self, req: Any, fp: Any, code: int, msg: str, headers: Any) -> Any:
+        visited = getattr(req, "redirect_dict", {})
+        if sum(visited.values()) >= self.max_redirections:
+            raise CatalogFetchError(f"more than {self.max_redirections} redirects pulling the catalog "
+                                    f"(last: {req.full_url[:100]!r})")
+        return super().http_error_302(req, fp, code, msg, headers)
+
+    http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
+
 
 # No proxies: the sandbox talks to whatever URL the partner registered, and
 # a proxy from the environment would break (or leak) local test traffic.
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}), _HttpOnlyRedirects())
 
 
 class CatalogFetchError(Exception):
@@ -95,7 +123,7 @@ def window_covers(window: Dict[str, Any], local: _dt.datetime) -> bool:
 
     End ``00:00:00`` means end of day, so ``00:00:00-00:00:00`` is the whole day.
     """
-    if window.get("dayOfWeek") != DAYS[local.weekday()]:
+    if window.get("dayOfWeek") != DAYS_OF_WEEK[local.isoweekday() % 7]:
         return False
     start, end = _parse_clock(window.get("start")), _parse_clock(window.get("end"))
     if start is None or end is None:

@@ -8,13 +8,15 @@ import secrets
 import threading
 from typing import Any, Callable, Dict, List, Optional, Sequence, Union
 
+from .._wire import dumps, utcnow
 from . import catalog_ingest, orders
-from ._util import mask_key, new_api_key, new_webhook_secret, utcnow
+from ._util import mask_key, new_api_key, new_webhook_secret
 from .demo_catalog import demo_catalog
 from .exceptions import SandboxError, SandboxNotFound, SandboxOrderError
 from .faults import Fault, FaultSet
 from .ratelimit import RateLimiter, RateLimits
-from .server import RequestRecord, SandboxHandler, SandboxHTTPServer
+from .requestlog import RequestLog, RequestRecord
+from .server import SandboxHandler, SandboxHTTPServer
 from .state import CatalogVersion, OnboardingRecord, State, StoreRecord
 from .webhook_sender import PLACE_RETRY_SCHEDULE
 
@@ -36,10 +38,23 @@ class Sandbox:
 
     ``time_scale`` multiplies every Gett-side delay (webhook answer timeout,
     placement retry schedule) so tests run fast; ``rate_limits`` is True
-    (documented limits), False (never refuse), a scale factor, or a dict
-    ``{"read": n, "write": m, "window": seconds}``.  The control plane
-    under ``/_sandbox/`` needs no API key: the sandbox binds to 127.0.0.1
-    by default and is a development tool.
+    (Gett's sandbox limits: 5000 reads and 500 writes per minute and key),
+    False (never refuse), a scale factor of those, or a dict
+    ``{"read": n, "write": m, "window": seconds}``.
+
+    ``sync_catalog_pulls=True`` (the default) pulls a notified catalog
+    before answering the notification's 202, so a partner serving the
+    menu only for the duration of the call (``with menu.serve():``) is
+    pulled in time; False pulls in the background, later, as Gett may.
+    Either way a pull that fails is logged as a WARNING on the
+    ``gettcommerce.sandbox`` logger (stderr without any logging set-up)
+    and recorded in ``catalog_history()``.
+
+    ``max_logged_requests`` bounds ``requests``; bodies are kept only for
+    requests with a valid API key and only up to 4 KiB each (see
+    :mod:`gettcommerce.sandbox.requestlog`).  The control plane under
+    ``/_sandbox/`` needs no API key: the sandbox binds to 127.0.0.1 by
+    default and is a development tool.
     """
 
     def __init__(self, port: int = 0, host: str = "127.0.0.1", *, api_key: Optional[str] = None,
@@ -49,7 +64,7 @@ class Sandbox:
                  webhook_timeout: Optional[float] = None, fetch_timeout: float = 10.0,
                  max_catalog_bytes: int = catalog_ingest.DEFAULT_MAX_CATALOG_BYTES,
                  ingest_delay: float = 0.0, connection_timeout: float = 30.0, verbose: bool = False,
-                 max_logged_requests: int = 10000) -> None:
+                 max_logged_requests: int = 10000, sync_catalog_pulls: bool = True) -> None:
         if isinstance(time_scale, bool) or not isinstance(time_scale, (int, float)) or not time_scale > 0:
             raise ValueError(f"time_scale must be a number > 0, got {time_scale!r}")
         if not isinstance(port, int) or not 0 <= port <= 65535:
@@ -71,11 +86,9 @@ class Sandbox:
         self.errors: List[str] = []            # tracebacks of unexpected server errors
         self._limiter = RateLimiter(RateLimits.from_setting(rate_limits))
         self._state = State(self._submit, fetch_timeout=fetch_timeout, max_catalog_bytes=max_catalog_bytes,
-                            ingest_delay=ingest_delay)
+                            ingest_delay=ingest_delay, sync_catalog_pulls=sync_catalog_pulls)
         self._state.add_partner(self.api_key)
-        self._log: collections.deque = collections.deque(maxlen=max_logged_requests)
-        self._counts: collections.Counter = collections.Counter()
-        self._log_lock = threading.Lock()
+        self._requests = RequestLog(max_logged_requests)
         self._hosted_catalogs: Dict[str, bytes] = {}
         self._server: Optional[SandboxHTTPServer] = None
         self._thread: Optional[threading.Thread] = None
@@ -190,27 +203,22 @@ class Sandbox:
             sys.stderr.write(text)
 
     # --- request log -----------------------------------------------------
-    def _log_request(self, record: RequestRecord) -> None:
-        with self._log_lock:
-            self._log.append(record)
-            self._counts[(record.method, record.path)] += 1
-
     @property
     def requests(self) -> List[RequestRecord]:
-        """Requests received, oldest first (method, path, query, headers, body, status, route)."""
-        with self._log_lock:
-            return list(self._log)
+        """Requests received, oldest first (method, path, query, headers, body, status, route).
+
+        Bounded: the last ``max_logged_requests``; ``body`` only for requests
+        with a valid API key and at most 4 KiB (``body_size`` is always set).
+        """
+        return self._requests.records()
 
     def request_count(self, match: str = "*") -> int:
         """How many requests matched ``"METHOD /path/glob"`` (same syntax as faults)."""
         probe = Fault(match=match, delay=0.001)
-        with self._log_lock:
-            return sum(n for (method, path), n in self._counts.items() if probe.matches(method, path))
+        return sum(n for (method, path), n in self._requests.counts().items() if probe.matches(method, path))
 
     def clear_requests(self) -> None:
-        with self._log_lock:
-            self._log.clear()
-            self._counts.clear()
+        self._requests.clear()
 
     # --- faults ----------------------------------------------------------
     def inject_fault(self, match: str = "*", *, times: Optional[int] = 1, status: Optional[int] = None,
@@ -219,13 +227,18 @@ class Sandbox:
                      action: Optional[str] = None, size: Optional[int] = None, process: bool = False) -> Fault:
         """Make the next ``times`` requests matching ``match`` fail; see :class:`Fault`.
 
+        Raises :class:`~gettcommerce.sandbox.faults.FaultError` (a ValueError)
+        naming each field at fault (a header value with CR/LF, a NaN delay...).
+
         >>> with Sandbox() as sb:
         ...     fault = sb.inject_fault("GET /v1/commerce/stores", times=2, status=503, retry_after=0)
         ...     fault.remaining
         2
         """
         return self.faults.add(Fault(match=match, times=times, status=status, problem=problem,
-                                     retry_after=retry_after, headers=dict(headers or {}), delay=delay,
+                                     retry_after=retry_after,
+                                     headers=dict(headers) if isinstance(headers, dict) else
+                                     ({} if headers is None else headers), delay=delay,
                                      action=action, size=size, process=process))
 
     def clear_faults(self) -> None:
@@ -293,8 +306,7 @@ class Sandbox:
         with store.lock:
             if store.current is None:
                 return None
-            return {"catalogSetId": store.current.catalog_set_id,
-                    "catalog": json.loads(json.dumps(store.current.catalog, default=float))}
+            return {"catalogSetId": store.current.catalog_set_id, "catalog": json.loads(dumps(store.current.catalog))}
 
     def onboarding(self, onboarding_id: str) -> Dict[str, Any]:
         record = self._state.find_onboarding(onboarding_id)
@@ -309,7 +321,7 @@ class Sandbox:
         if order is None:
             raise SandboxNotFound(f"no order {order_id!r}")
         with order.lock:
-            return json.loads(json.dumps(order.to_dict(), default=_json_default))
+            return json.loads(dumps(order.to_dict()))
 
     # --- orders (Gett -> partner) ---------------------------------------
     def place_order(self, store_id: str, items: Any, fulfillment_type: str = "pickup", *,
@@ -352,9 +364,11 @@ class Sandbox:
         placer = orders.OrderPlacer(secret=self.webhook_secret, timeout=self.webhook_timeout,
                                     schedule=self.place_retry_schedule, stopping=self._stopping)
         validated = placer.validate(store, payload)
+        # place carries what validate priced (a new dict: the validate body was already sent).
+        payload["order"] = dict(payload["order"], amounts=orders.priced_amounts(
+            payload["order"]["amounts"], validated.get("amounts"), order_id=payload["order"]["orderId"],
+            url=store.webhook_url))
         order = orders.OrderRecord(store, payload)
-        if isinstance(validated.get("amounts"), dict):
-            order.amounts.update(validated["amounts"])
         with store.owner.lock:
             store.owner.orders[order.order_id] = order
         if wait:
@@ -380,10 +394,9 @@ class Sandbox:
 
     def state(self) -> Dict[str, Any]:
         """A JSON-ready dump of everything (what ``GET /_sandbox/state`` returns); keys are masked."""
-        with self._log_lock:
-            counts: Dict[str, int] = collections.Counter()
-            for (method, path), n in self._counts.items():
-                counts[f"{method} {path}"] += n
+        counts: Dict[str, int] = collections.Counter()
+        for (method, path), n in self._requests.counts().items():
+            counts[f"{method} {path}"] += n
         dump = {
             "url": self.url if self._server is not None else None,
             "timeScale": self.time_scale,
@@ -396,14 +409,7 @@ class Sandbox:
             "hostedCatalogs": sorted(self._hosted_catalogs),
             "errors": len(self.errors),
         }
-        return json.loads(json.dumps(dump, default=_json_default))
-
-
-def _json_default(value: Any) -> Any:
-    from decimal import Decimal
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    raise TypeError(f"not JSON serializable: {type(value).__name__}")
+        return json.loads(dumps(dump))
 
 
 def _catalog_bytes(catalog: Any) -> bytes:
@@ -412,7 +418,7 @@ def _catalog_bytes(catalog: Any) -> bytes:
     if isinstance(catalog, str):
         return catalog.encode("utf-8")
     if isinstance(catalog, dict):
-        return json.dumps(catalog, default=_json_default).encode("utf-8")
+        return dumps(catalog)
     to_json = getattr(catalog, "to_json", None)      # gettcommerce.CatalogSet
     if callable(to_json):
         data = to_json()

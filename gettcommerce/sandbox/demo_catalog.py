@@ -4,8 +4,9 @@ from __future__ import annotations
 import copy
 from typing import Any, Dict
 
-_ALL_WEEK = [{"dayOfWeek": day, "start": "00:00:00", "end": "00:00:00"}
-             for day in ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")]
+from .._wire import DAYS_OF_WEEK
+
+_ALL_WEEK = [{"dayOfWeek": day, "start": "00:00:00", "end": "00:00:00"} for day in DAYS_OF_WEEK]
 
 _CATALOG: Dict[str, Any] = {
     "catalogSetId": "demo-catalog-1",

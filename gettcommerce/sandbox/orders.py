@@ -8,6 +8,7 @@ placement.
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import secrets
 import threading
 import zoneinfo
@@ -20,6 +21,12 @@ from .exceptions import (SandboxOrderError, SandboxOrderRejected, SandboxPlaceme
                          SandboxStoreClosed, SandboxWebhookError)
 from .state import OrderRecord, StoreRecord
 from .webhook_sender import WebhookResult, join_url, post_signed
+
+log = logging.getLogger("gettcommerce.sandbox")
+
+# Amounts the partner prices at validate; added (or, promotions, taken off)
+# to Gett's subTotal and the consumer's tip to give the total.
+_PRICED = ("subTotal", "taxes", "fees", "promotions", "adjustments")
 
 DEFAULT_USER = {"name": "Sandy Box", "phone": "+15555550100", "email": "sandy.box@example.com"}
 FULFILLMENT_TYPES = ("pickup", "delivery")
@@ -164,6 +171,41 @@ def build_payload(store: StoreRecord, lines: List[Dict[str, Any]], subtotal: Dec
     }
 
 
+def priced_amounts(gett_amounts: Dict[str, Any], answer: Any, *, order_id: str, url: str) -> Dict[str, Any]:
+    """The order's amounts after the partner's validate answer: what place carries.
+
+    The partner's ``subTotal``, ``taxes``, ``fees``, ``promotions`` and
+    ``adjustments`` are taken as priced; ``tip`` is the consumer's (Gett's);
+    ``total`` is Gett's invariant, subTotal + fees - promotions + taxes +
+    adjustments + tip.  A partner ``total`` that disagrees is logged and not
+    used; an amount that is not a number >= 0 raises SandboxWebhookError.
+    """
+    given = answer if isinstance(answer, dict) else {}
+    if answer is not None and not isinstance(answer, dict):
+        raise SandboxWebhookError(f"validate answer for order {order_id}: amounts must be an object",
+                                  url=url, body=answer)
+    amounts: Dict[str, Any] = {"subTotal": gett_amounts["subTotal"]}
+    for key in _PRICED + ("total",):
+        value = given.get(key)
+        if value is None:
+            continue
+        if isinstance(value, bool) or not isinstance(value, (int, float, Decimal)) \
+                or not Decimal(str(value)).is_finite() or value < 0:
+            raise SandboxWebhookError(f"validate answer for order {order_id}: amounts.{key} must be a number "
+                                      f">= 0, got {value!r}", url=url, body=answer)
+        if key != "total":
+            amounts[key] = Decimal(str(value))
+    amounts["tip"] = gett_amounts["tip"]
+    total = (amounts["subTotal"] + amounts.get("fees", 0) - amounts.get("promotions", 0) + amounts.get("taxes", 0)
+             + amounts.get("adjustments", 0) + amounts["tip"])
+    stated = given.get("total")
+    if stated is not None and Decimal(str(stated)) != total:
+        log.warning("order %s: the partner's validate total %s is not subTotal + fees - promotions + taxes "
+                    "+ adjustments + tip = %s; the order carries %s", order_id, stated, total, total)
+    amounts["total"] = total
+    return amounts
+
+
 class OrderPlacer:
     """Runs validate then place for one order, with placement retries.
 
@@ -205,10 +247,9 @@ class OrderPlacer:
         with order.lock:
             order.placement["attempts"] += 1
             if result.ok:
+                # The amounts are those place carried (validate's pricing);
+                # place answers only confirm them.
                 order.partner_order_id = result.body["partnerOrderId"]
-                partner_amounts = result.body.get("amounts")
-                if isinstance(partner_amounts, dict):
-                    order.amounts.update(partner_amounts)
                 order.placement.update(status="placed", lastError=None)
             else:
                 order.placement["lastError"] = result.error or f"HTTP {result.status}"

@@ -9,7 +9,8 @@ from __future__ import annotations
 import http
 from typing import Any, Dict, List, Optional
 
-from ._util import iso, new_request_id, utcnow
+from .._wire import iso, utcnow
+from ._util import new_request_id
 
 TYPE_BASE = "https://developer.gett-tech.com/errors/"
 
@@ -118,6 +119,13 @@ def validation_failed(errors: List[Dict[str, Any]]) -> ApiError:
     more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
     noun = "problem" if len(errors) == 1 else "problems"
     return ApiError("VALIDATION_FAILED", f"{len(errors)} validation {noun}: {first}{more}", errors=errors)
+
+
+def invalid_request(errors: List[Dict[str, Any]]) -> ApiError:
+    """400 INVALID_REQUEST naming each field at fault (for the control plane's inputs)."""
+    first = "; ".join(f"{e['jsonPath']}: {e['message']}" for e in errors[:3])
+    more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+    return ApiError("INVALID_REQUEST", f"{first}{more}", errors=errors)
 
 
 def to_markdown(problem: Dict[str, Any]) -> bytes:

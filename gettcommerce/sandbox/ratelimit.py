@@ -1,4 +1,5 @@
-"""Per-key fixed-window rate limits: reads 1000/min, writes 100/min by default.
+"""Per-key fixed-window rate limits: by default Gett's sandbox limits, reads
+5000/min and writes 500/min (5x production's 1000 and 100; DESIGN §2).
 
 GET counts as a read, every other method as a write (gett-api.md §7.5).
 ``X-RateLimit-Reset`` is the unix time the current window ends; past the
@@ -13,8 +14,11 @@ import time
 from dataclasses import dataclass
 from typing import Any, Dict, Tuple, Union
 
-READ_LIMIT = 1000
-WRITE_LIMIT = 100
+PRODUCTION_READ_LIMIT = 1000
+PRODUCTION_WRITE_LIMIT = 100
+SANDBOX_FACTOR = 5                  # Gett's sandbox allows 5x production
+READ_LIMIT = PRODUCTION_READ_LIMIT * SANDBOX_FACTOR
+WRITE_LIMIT = PRODUCTION_WRITE_LIMIT * SANDBOX_FACTOR
 WINDOW_SECONDS = 60.0
 
 
@@ -29,11 +33,13 @@ class RateLimits:
 
     @classmethod
     def from_setting(cls, setting: Union[bool, float, int, Dict[str, Any], "RateLimits", None]) -> "RateLimits":
-        """``True`` = documented limits, ``False``/``None`` = off, a number scales
+        """``True`` = Gett's sandbox limits, ``False``/``None`` = off, a number scales
         both limits, a dict gives ``read``/``write``/``window`` explicitly.
 
-        >>> RateLimits.from_setting(0.05)
+        >>> RateLimits.from_setting(0.01)
         RateLimits(read=50, write=5, window=60.0, enforced=True)
+        >>> RateLimits.from_setting(0.2)    # production's limits
+        RateLimits(read=1000, write=100, window=60.0, enforced=True)
         """
         if isinstance(setting, RateLimits):
             return setting

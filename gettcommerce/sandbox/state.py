@@ -1,21 +1,25 @@
 """The sandbox's data and its state machines: stores, store status, onboarding, orders.
 
-Data is partitioned by API key (one key = one partner organisation), so a
-key never sees another key's stores, onboardings or orders: they answer
-404 as if they did not exist.  Each record carries its own lock, so
+Data is partitioned by API key (one key = one partner organisation): a
+key never lists another key's stores, and another key's store, order or
+onboarding answers 403 FORBIDDEN (an id nobody owns answers 404).  A
+failed catalog pull is logged as a WARNING on the ``gettcommerce.sandbox``
+logger.  Each record carries its own lock, so
 concurrent updates of one store or order serialise and none is lost,
 while requests about different records run in parallel.
 """
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import threading
 import time
 import zoneinfo
 from typing import Any, Callable, Dict, List, Optional
 
+from .._wire import iso, utcnow
 from . import catalog_ingest
-from ._util import iso, mask_key, new_uuid, utcnow
+from ._util import mask_key, new_uuid
 from .problems import ApiError, field_error, validation_failed
 from .validation import Checker, check_address, given
 
@@ -23,6 +27,9 @@ PAUSE_REASONS = ("operational_issues", "staff_shortage", "too_busy", "maintenanc
 STORE_STATUSES = ("online", "paused")
 ORDER_STATES = ("open", "completed", "cancelled")
 ORDER_STATUSES = ("pending", "confirmed", "preparing", "ready", "inTransit")
+# What a partner may send: pending is set by Gett only, and never offered.
+PARTNER_ORDER_STATUSES = ORDER_STATUSES[1:]
+TERMINAL_STATES = ("completed", "cancelled")
 ONBOARDING_STATUSES = ("pending_catalog", "catalog_ingesting", "catalog_failed", "ready_to_activate", "active")
 STORE_UPDATE_FIELDS = ("name", "phone", "logoUrl", "description", "deliveryAllowed", "pickupAllowed")
 REGISTER_FIELDS = ("partnerStoreId", "name", "catalogCallbackUrl", "webhookUrl", "phone", "timezone",
@@ -33,6 +40,9 @@ _READ_ONLY_STORE_FIELDS = {
     "timezone": "timezone cannot be changed through the API",
     "storeId": "storeId is assigned by Gett",
 }
+
+
+log = logging.getLogger("gettcommerce.sandbox")
 
 
 def check_timezone(checker: Checker, key: str = "timezone") -> Optional[str]:
@@ -241,8 +251,9 @@ class State:
 
     def __init__(self, submit: Callable[[Callable[[], None]], None], *, fetch_timeout: float = 10.0,
                  max_catalog_bytes: int = catalog_ingest.DEFAULT_MAX_CATALOG_BYTES,
-                 ingest_delay: float = 0.0) -> None:
+                 ingest_delay: float = 0.0, sync_catalog_pulls: bool = True) -> None:
         self._submit = submit
+        self.sync_catalog_pulls = sync_catalog_pulls
         self.fetch_timeout = fetch_timeout
         self.max_catalog_bytes = max_catalog_bytes
         self.ingest_delay = ingest_delay
@@ -268,13 +279,39 @@ class State:
                 self.partners[key] = Partner(key)
 
     # --- lookups ---------------------------------------------------------
-    @staticmethod
-    def store_of(partner: Partner, store_id: str) -> StoreRecord:
+    def _find_any(self, kind: str, key: str, *, besides: Optional[Partner] = None) -> Any:
+        """The record ``key`` in the ``kind`` dict (stores, orders, onboardings) of any
+        partner other than ``besides``, or None."""
+        for other in self.all_partners():
+            if other is not besides:
+                with other.lock:
+                    record = getattr(other, kind).get(key)
+                if record is not None:
+                    return record
+        return None
+
+    def _owned_elsewhere(self, partner: Partner, kind: str, key: str) -> bool:
+        return self._find_any(kind, key, besides=partner) is not None
+
+    def _forbidden(self, noun: str, key: str) -> ApiError:
+        return ApiError("FORBIDDEN", f"{noun} {key!r} belongs to another partner; this API key cannot "
+                        "access it")
+
+    def _lookup(self, partner: Partner, kind: str, key: str, noun: str, not_found: str) -> Any:
+        """``partner``'s record, else 403 when another partner owns it, else 404."""
         with partner.lock:
-            store = partner.stores.get(store_id)
-        if store is None:
-            raise ApiError("STORE_NOT_FOUND", f"no store with storeId {store_id!r}")
-        return store
+            record = getattr(partner, kind).get(key)
+        if record is None:
+            if self._owned_elsewhere(partner, kind, key):
+                raise self._forbidden(noun, key)
+            raise ApiError(not_found, f"no {noun} with {noun}Id {key!r}")
+        return record
+
+    def store_of(self, partner: Partner, store_id: str) -> StoreRecord:
+        return self._lookup(partner, "stores", store_id, "store", "STORE_NOT_FOUND")
+
+    def order_of(self, partner: Partner, order_id: str) -> OrderRecord:
+        return self._lookup(partner, "orders", order_id, "order", "NOT_FOUND")
 
     @staticmethod
     def resolve_store(partner: Partner, ref: str) -> Optional[StoreRecord]:
@@ -293,25 +330,16 @@ class State:
         return None
 
     def find_order(self, order_id: str) -> Optional[OrderRecord]:
-        for partner in self.all_partners():
-            with partner.lock:
-                order = partner.orders.get(order_id)
-            if order is not None:
-                return order
-        return None
+        return self._find_any("orders", order_id)
 
     def find_onboarding(self, onboarding_id: str) -> Optional[OnboardingRecord]:
-        for partner in self.all_partners():
-            with partner.lock:
-                record = partner.onboardings.get(onboarding_id)
-            if record is not None:
-                return record
-        return None
+        return self._find_any("onboardings", onboarding_id)
 
-    @staticmethod
-    def onboarding_of(partner: Partner, onboarding_id: str) -> OnboardingRecord:
+    def onboarding_of(self, partner: Partner, onboarding_id: str) -> OnboardingRecord:
         with partner.lock:
             record = partner.onboardings.get(onboarding_id)
+        if record is None and self._owned_elsewhere(partner, "onboardings", onboarding_id):
+            raise self._forbidden("onboarding", onboarding_id)
         if record is None or record.status == "cancelled":
             why = "was cancelled" if record is not None else "does not exist"
             raise ApiError("NOT_FOUND", f"onboarding {onboarding_id!r} {why}")
@@ -349,7 +377,7 @@ class State:
         if given(name):
             changes["name"] = name
         for key, attr in (("phone", "phone"), ("description", "description")):
-            value = checker.string(key, allow_null=True, max_length=2000)
+            value = checker.string(key, allow_null=True, max_length=2000, allow_empty=key == "description")
             if given(value):
                 changes[attr] = value
         logo = checker.url("logoUrl", allow_null=True)
@@ -416,24 +444,23 @@ class State:
 
     # --- orders ----------------------------------------------------------
     def update_order_status(self, partner: Partner, order_id: str, body: Any) -> None:
-        with partner.lock:
-            order = partner.orders.get(order_id)
-        if order is None:
-            raise ApiError("NOT_FOUND", f"no order with orderId {order_id!r}")
+        order = self.order_of(partner, order_id)
         checker = Checker(body)
         checker.reject_unknown(("state", "status", "estimatedReadyAt", "cancelReason"))
         state = checker.enum("state", ORDER_STATES)
-        status = checker.enum("status", ORDER_STATUSES)
+        fields = checker.body
+        if fields.get("status") == "pending":
+            checker.add("INVALID_VALUE", "pending is set by Gett when the order is created; send "
+                        f"{', '.join(PARTNER_ORDER_STATUSES)}", "$.status")
+            status: Any = None
+        else:
+            status = checker.enum("status", PARTNER_ORDER_STATUSES)
         eta = checker.timestamp("estimatedReadyAt", allow_null=True)
         cancel_reason = checker.string("cancelReason", max_length=1000)
-        fields = checker.body
-        if status == "pending":
-            checker.add("INVALID_VALUE", "pending is set by Gett when the order is created; send confirmed, "
-                        "preparing, ready or inTransit", "$.status")
         if "state" not in fields and "status" not in fields:
             checker.add("FIELD_REQUIRED", "send status (progress within open) or state (completed/cancelled)",
                         "$.status")
-        if state in ("completed", "cancelled") and "status" in fields:
+        if state in TERMINAL_STATES and "status" in fields:
             checker.add("INVALID_COMBINATION", f"status cannot be sent with state {state}; only state open "
                         "may carry a status", "$.status")
         if state == "cancelled" and "cancelReason" not in fields:
@@ -444,6 +471,8 @@ class State:
         checker.raise_if_any()
         with order.lock:
             if order.state != "open":
+                if state == order.state:
+                    return           # a retried close: the order already has that terminal state
                 raise ApiError("CONFLICT", f"order {order_id} is already {order.state}; a closed order "
                                "cannot be updated")
             if given(status):
@@ -451,11 +480,12 @@ class State:
                 wanted = ORDER_STATUSES.index(status)
                 if wanted < current:
                     raise ApiError("CONFLICT", f"order {order_id} is {order.status}; status only moves "
-                                   f"forward ({' < '.join(ORDER_STATUSES)}), so it cannot go back to {status}")
+                                   f"forward ({' < '.join(PARTNER_ORDER_STATUSES)}), so it cannot go back "
+                                   f"to {status}")
                 order.status = status
             if given(eta):
                 order.estimated_ready_at = eta
-            if state in ("completed", "cancelled"):
+            if state in TERMINAL_STATES:
                 order.state = state
                 if state == "cancelled":
                     order.cancel_reason = cancel_reason
@@ -476,7 +506,7 @@ class State:
             if given(value):
                 details[key] = value
         for key in ("phone", "description"):
-            value = checker.string(key, allow_null=True, max_length=2000)
+            value = checker.string(key, allow_null=True, max_length=2000, allow_empty=key == "description")
             if given(value):
                 details[key] = value
         logo = checker.url("logoUrl", allow_null=True)
@@ -514,6 +544,9 @@ class State:
         if self.ingest_delay:
             time.sleep(self.ingest_delay)
         version = pull_catalog(url, timeout=self.fetch_timeout, max_bytes=self.max_catalog_bytes)
+        if not version.ok:
+            log.warning("onboarding %s (partnerStoreId %r): catalog_failed: %s", record.onboarding_id,
+                        record.partner_store_id, version.error)
         with record.lock:
             if record.status != "catalog_ingesting":
                 return                       # cancelled meanwhile: cancel is final
@@ -564,13 +597,22 @@ class State:
             checker.add("FIELD_REQUIRED", "the storeId query parameter is required "
                         "(?storeId=<Gett storeId or your partnerStoreId>)", "$.storeId", **{"in": "query"})
         checker.raise_if_any()
-        store = self.resolve_store(partner, store_ref)
+        ref = store_ref or ""           # present: the checks above refused a missing one
+        store = self.resolve_store(partner, ref)
         if store is None:
-            raise ApiError("STORE_NOT_FOUND", f"no active store with storeId or partnerStoreId {store_ref!r}")
-        self._submit(lambda: self._ingest_store(store, url))
+            if self._owned_elsewhere(partner, "stores", ref):
+                raise self._forbidden("store", ref)
+            raise ApiError("STORE_NOT_FOUND", f"no active store with storeId or partnerStoreId {ref!r}")
+        if self.sync_catalog_pulls:
+            self._ingest_store(store, url)
+        else:
+            self._submit(lambda: self._ingest_store(store, url))
 
     def _ingest_store(self, store: StoreRecord, url: str) -> None:
         version = pull_catalog(url, timeout=self.fetch_timeout, max_bytes=self.max_catalog_bytes)
+        if not version.ok:
+            log.warning("catalog notification for store %s (%r): the pull failed, the last good catalog "
+                        "stays live: %s", store.store_id, store.partner_store_id, version.error)
         with store.lock:
             # A failed pull is recorded but the last good catalog stays live.
             store.add_catalog_version(version)

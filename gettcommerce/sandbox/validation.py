@@ -10,7 +10,7 @@ import math
 import urllib.parse
 from typing import Any, Dict, Iterable, List, Optional, Sequence
 
-from ._util import parse_timestamp
+from .._wire import parse_rfc3339
 from .problems import field_error, validation_failed
 
 _MISSING = object()
@@ -77,14 +77,14 @@ class Checker:
         return value
 
     def string(self, key: str, *, required: bool = False, allow_null: bool = False,
-               max_length: int = 1000) -> Any:
+               max_length: int = 1000, allow_empty: bool = False) -> Any:
         value = self._get(key, required, allow_null)
         if value is _MISSING or value is None:
             return value
         if not isinstance(value, str):
             self.add("INVALID_TYPE", f"{key} must be a string, got {_type_name(value)}", self.path(key))
             return _MISSING
-        if not value.strip():
+        if not value.strip() and not (allow_empty and value == ""):
             self.add("INVALID_VALUE", f"{key} must not be empty", self.path(key))
             return _MISSING
         if len(value) > max_length:
@@ -125,14 +125,14 @@ class Checker:
         if value is _MISSING or value is None:
             return value
         if not isinstance(value, str):
-            self.add("INVALID_TYPE", f"{key} must be an ISO-8601 date-time string, got {_type_name(value)}",
+            self.add("INVALID_TYPE", f"{key} must be an RFC 3339 date-time string, got {_type_name(value)}",
                      self.path(key))
             return _MISSING
         try:
-            return parse_timestamp(value)
+            return parse_rfc3339(value)
         except ValueError as exc:
-            self.add("INVALID_FORMAT", f"{key} is not an ISO-8601 UTC date-time ({exc}): {value[:60]!r}",
-                     self.path(key))
+            self.add("INVALID_FORMAT", f"{key} must be an RFC 3339 date-time with an offset ({exc}): "
+                     f"{value[:60]!r}", self.path(key))
             return _MISSING
 
     def obj(self, key: str, *, required: bool = False, allow_null: bool = True) -> Any:

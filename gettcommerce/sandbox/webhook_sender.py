@@ -6,13 +6,12 @@ the partner can verify the signature over the raw body it receives.
 from __future__ import annotations
 
 import http.client
-import json
 import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Dict, Optional
 
+from .._wire import dumps, loads_decimal
 from ..webhooks import sign
-from ._util import dumps
 
 MAX_ANSWER_BYTES = 1024 * 1024
 
@@ -76,7 +75,8 @@ def post_signed(url: str, payload: Dict[str, Any], secret: str, *, timeout: floa
 
 
 def _json_or_none(raw: bytes) -> Any:
+    """The partner's answer as JSON (non-integers as Decimal: amounts stay exact), or None."""
     try:
-        return json.loads(raw) if raw.strip() else None
-    except (ValueError, UnicodeDecodeError):
+        return loads_decimal(raw) if raw.strip() else None
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return None

@@ -69,6 +69,19 @@ def requests(raw: RawServer) -> None:
         expect(gett.InternalServerError, client.stores.get, "s1")       # too deep: body as text
         raw.add(send(response_bytes(200, b"{" * 5000), keep_alive=True))
         expect(gett.APIConnectionError, client.stores.get, "s1")        # over cJSON's nesting cap
+        raw.add(send(response_bytes(200, b'{"name": "a\\u0000b"}'), keep_alive=True))
+        expect(gett.APIConnectionError, client.stores.get, "s1")        # NUL refused, not truncated
+        raw.add(send(response_bytes(200, b"{}", headers={"X-Big": "a" * 120_000})))
+        expect(gett.APIConnectionError, client.stores.get, "s1")        # header line over 100 KB
+        raw.add(send(response_bytes(429, b'{"retryAfter": 0}', headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),
+                     keep_alive=True),
+                send(response_bytes(429, b"", headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),
+                     keep_alive=True),
+                send(response_bytes(429, b"", headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}),
+                     keep_alive=True))
+        expect(gett.RateLimitError, client.stores.get, "s1")            # retry_after from body and date
+        expect(gett.InvalidRequestError, client._request, EP_ORDER_STATUS, ("o1",), None,
+               {"a\0b": 1})                                              # NUL in a key
         expect(gett.InvalidRequestError, client.stores.get, "a/b")      # refused locally
         expect(gett.InvalidRequestError, client._request, EP_ORDER_STATUS, ("o1",), None,
                {"bad": object()})                                       # unconvertible body
@@ -106,6 +119,16 @@ def batch(raw: RawServer) -> None:
                         (EP_GET_STORE, ("s2",), {"q": 1}, None)], out, concurrency=2, progress=False)
         assert [ok for ok, _ in out] == [True, False, True]
         assert core.run_batch([], [], concurrency=1, progress=False) is None
+        calls = []
+
+        class Clears(str):
+            def __str__(self):
+                calls.clear()
+                return "1"
+        calls.extend([(EP_LIST_STORES, (), {"limit": Clears("x")}, None), (EP_GET_STORE, ("s3",), None, None)])
+        out = [None, None]
+        core.run_batch(calls, out, concurrency=2, progress=False)      # owns its references
+        assert [ok for ok, _ in out] == [True, True]
 
 
 def lifecycle(raw: RawServer) -> None:
@@ -119,6 +142,11 @@ def lifecycle(raw: RawServer) -> None:
     expect(ValueError, core_client, raw.url, KEY, "ua", timeout=-1.0)
     expect(TypeError, _core.Client, raw.url, KEY)
     expect(TypeError, _core.Client, raw.url, KEY, "ua", timeout=1.0)  # the other keywords are required
+    os.environ["https_proxy"] = raw.url
+    for proxy in (None, "", "http://127.0.0.1:9"):
+        core_client("https://127.0.0.1:9", proxy=proxy).close()     # proxy decided at creation
+    del os.environ["https_proxy"]
+    expect(ValueError, core_client, raw.url, proxy="http://127.0.0.1:9")
     c = core_client(raw.url)
     c.request(EP_GET_STORE, ("s1",))
     del c                                                               # dealloc with a pooled handle

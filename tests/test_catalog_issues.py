@@ -1,10 +1,12 @@
-"""The CatalogSet validator: one small invalid fixture per rule (exact code and
-path), valid and generated catalogs, deep chains and cycles, malformed JSON,
+"""The CatalogSet validator (csrc/catalog.c, via gettcommerce/catalog/issues.py):
+one small invalid fixture per rule (exact code and path), valid and generated
+catalogs, deep chains and cycles, malformed JSON, the cap on listed issues,
 random mutations that must never crash, and the binding's argument handling.
 """
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import math
 import random
@@ -18,13 +20,13 @@ import pytest
 
 from gettcommerce import _core
 from gettcommerce._samples import generate_catalogset, sample_catalogset, section_chain
-from gettcommerce.catalog import CatalogIssue, validate_catalogset
+from gettcommerce.catalog import CatalogIssue, CatalogSet, validate_catalogset
 
 ALL_CODES = {
     "invalid_json", "wrong_type", "missing_field", "key_mismatch", "dangling_reference",
     "duplicate_id", "section_cycle", "modifier_cycle", "invalid_day_of_week", "invalid_time",
     "overnight_window", "invalid_min_max", "min_exceeds_choices", "invalid_price",
-    "unreachable", "never_open",
+    "unreachable", "never_open", "too_many_issues",
 }
 WARNING_CODES = {"unreachable", "never_open"}
 
@@ -169,6 +171,14 @@ def test_one_fixture_per_rule(name, mutate, code, path):
     assert issue.message  # says what is wrong ...
     if path.count("/") > 1:  # ... and names the offending id
         assert path.split("/")[2].replace("~1", "/").replace("~0", "~") in issue.message
+
+
+def test_issue_is_frozen_and_readable():
+    (issue,) = validate_catalogset(b"[]")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        issue.code = "x"  # type: ignore[misc]
+    assert repr(issue).startswith("CatalogIssue('wrong_type', 'error', path='', message=")
+    assert issue.is_error and issue.to_dict()["code"] == "wrong_type"
 
 
 def test_top_level_must_be_object():
@@ -390,6 +400,92 @@ def test_invalid_utf8_ids_do_not_break_the_report():
     assert "\ufffd" in issues[0].message
 
 
+# ---- at most 1,000 issues listed, then the total --------------------------
+
+def _dangling(n, *, store_id=True):
+    """base() with section s1 listing n ids that do not exist."""
+    doc = base()
+    doc["sections"]["s1"]["itemIds"] = ["i1"] + ["ghost"] * n
+    if not store_id:
+        del doc["storeId"]
+    return doc
+
+
+def test_exactly_a_thousand_issues_are_all_listed():
+    issues = both_ways(_dangling(1000))
+    assert len(issues) == 1000 and {i.code for i in issues} == {"dangling_reference"}
+
+
+def test_past_a_thousand_issues_the_last_entry_gives_the_total():
+    issues = both_ways(_dangling(5000, store_id=False))
+    assert len(issues) == 1001
+    assert codes_paths(issues[:2]) == [("missing_field", "/storeId"),
+                                       ("dangling_reference", "/sections/s1/itemIds/1")]
+    assert issues[999].path == "/sections/s1/itemIds/999"      # the first 1,000, in order
+    last = issues[-1]
+    assert (last.code, last.severity, last.path) == ("too_many_issues", "error", "")
+    assert "has 5001 issues in total" in last.message
+    assert "(4001 errors, 0 warnings)" in last.message
+
+
+def test_unlisted_warnings_alone_keep_the_catalog_valid():
+    doc = base()
+    for k in range(1500):
+        doc["items"][f"orphan{k}"] = {"itemId": f"orphan{k}", "name": "O", "basePrice": 1}
+    issues = both_ways(doc)
+    assert len(issues) == 1001 and not [i for i in issues if i.is_error]
+    assert issues[-1].code == "too_many_issues" and issues[-1].severity == "warning"
+    cs = CatalogSet.from_dict(doc)
+    assert cs.check()[-1].code == "too_many_issues"            # no exception: warnings only
+
+
+@pytest.mark.skipif("libasan" in __import__("os").environ.get("LD_PRELOAD", ""),
+                    reason="ASan's quarantine holds freed memory, so RSS says nothing there")
+def test_a_million_problems_in_a_4_mb_menu_stay_small_in_memory():
+    # Issue 16: a 3.8 MB menu with 1,000,001 problems took 650 MB.  Each
+    # run in its own process; the same bytes with the ids in a field the
+    # validator ignores cost the parse alone, so the difference is what the
+    # issues cost.
+    script = textwrap.dedent("""
+        import sys
+        from gettcommerce._core import validate_catalogset
+
+        def status_kb(key):
+            with open("/proc/self/status") as fh:
+                for line in fh:
+                    if line.startswith(key + ":"):
+                        return int(line.split()[1])
+
+        n = 1_000_000
+        field = b"itemIds" if sys.argv[1] == "problems" else b"ignoredIds"
+        raw = (b'{"catalogSetId":"c","catalogs":{"c":{"catalogId":"c","name":"C",'
+               b'"sectionIds":["s"],"availability":[{"dayOfWeek":"Monday",'
+               b'"start":"09:00:00","end":"17:00:00"}]}},"sections":{"s":{"sectionId":"s",'
+               b'"name":"S","' + field + b'":[' + b'"x",' * (n - 1) + b'"x"]}},'
+               b'"items":{},"modifierGroups":{}}')
+        before = status_kb("VmRSS")
+        issues = validate_catalogset(raw)
+        print(len(raw), status_kb("VmHWM") - before, len(issues), issues[-1][0])
+        print(issues[-1][3])
+    """)
+
+    def run(mode):
+        out = subprocess.run([sys.executable, "-c", script, mode], capture_output=True,
+                             text=True, timeout=300)
+        assert out.returncode == 0, out.stderr
+        head, message = out.stdout.splitlines()
+        size, growth_kb, count, last_code = head.split()
+        return int(size), int(growth_kb), int(count), last_code, message
+
+    size, growth_kb, count, last_code, message = run("problems")
+    assert size < 4_100_000
+    assert (count, last_code) == (1001, "too_many_issues")
+    assert "has 1000001 issues in total" in message
+    _, parse_only_kb, count, _, _ = run("ignored")
+    assert count == 1                                            # only the missing storeId
+    assert growth_kb - parse_only_kb < 32 * 1024, (growth_kb, parse_only_kb)
+
+
 # ---- random mutations never crash -----------------------------------------
 
 _JUNK = [None, True, 0, -1, 1.5, 1e308, "", "x", "Monday", "25:61:99", [], {}, ["i1"],
@@ -550,7 +646,7 @@ def test_no_leak_over_10k_calls():
         print(after - before)
     """)
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         timeout=120, cwd=str(__import__("pathlib").Path(__file__).parent.parent))
+                         timeout=120, cwd=str(__import__("pathlib").Path(__file__).parent))
     assert out.returncode == 0, out.stderr
     growth_kb = int(out.stdout.strip())
     assert growth_kb < 2048, f"RSS grew by {growth_kb} KiB over 10k calls"
