@@ -18,8 +18,15 @@ SHIM = ("import gettcommerce, gettcommerce._async as _a\n"
 def test_the_fastapi_example_runs(tmp_path):
     pytest.importorskip("fastapi", reason="the asyncio README example needs fastapi and httpx")
     pytest.importorskip("httpx")
-    with open(os.path.join(ROOT, "README-asyncio.md"), encoding="utf-8") as f:
-        blocks = re.findall(r"```python\n(.*?)```", f.read(), re.S)
+    # README-asyncio.md until the lead splices it into README.md's "asyncio" section.
+    path = os.path.join(ROOT, "README-asyncio.md")
+    if not os.path.exists(path):
+        path = os.path.join(ROOT, "README.md")
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    section = re.search(r"^## asyncio\n(.*?)(?=^## |\Z)", text, re.S | re.M)
+    assert section, f"no '## asyncio' section in {path}"
+    blocks = re.findall(r"```python\n(.*?)```", section.group(1), re.S)
     assert len(blocks) == 1
     script = tmp_path / "example.py"
     script.write_text(SHIM + blocks[0])
