@@ -311,6 +311,65 @@ def batch_gettcommerce(url: str, calls: int, warmup: int, concurrency: int) -> T
         client.close()
 
 
+def _gett_async_client(url: str, concurrency: int = 64):
+    try:
+        from gettcommerce._async import AsyncClient
+    except ImportError as exc:
+        raise Unavailable(f"gettcommerce.AsyncClient is not importable here ({exc}); run `make build`")
+    return AsyncClient(api_key=API_KEY, base_url=url, max_retries=0, max_concurrency=concurrency)
+
+
+def batch_gettcommerce_async(url: str, calls: int, warmup: int, concurrency: int) -> Tuple[float, int]:
+    """``asyncio.gather`` of every call on one AsyncClient; max_concurrency keeps
+    ``concurrency`` in flight (the rest wait in its queue)."""
+    import asyncio
+
+    async def main() -> Tuple[float, int]:
+        async with _gett_async_client(url, concurrency) as client:
+            update_status = client.orders.update_status
+
+            async def run_batch(count: int) -> int:
+                results = await asyncio.gather(
+                    *(update_status(f"ord-{i}", status="ready") for i in range(count)),
+                    return_exceptions=True)
+                return sum(isinstance(r, BaseException) for r in results)
+
+            if await run_batch(warmup):
+                raise RuntimeError("warm-up failed")
+            started = time.perf_counter()
+            errors = await run_batch(calls)
+            return time.perf_counter() - started, errors
+
+    return asyncio.run(main())
+
+
+def seq_gettcommerce_async(url: str, op: str, calls: int, warmup: int) -> Tuple[float, int]:
+    """One awaited call after another on one AsyncClient (the loop's round trip per call)."""
+    import asyncio
+
+    async def main() -> Tuple[float, int]:
+        async with _gett_async_client(url) as client:
+            get_status = client.stores.get_status
+            update_status = client.orders.update_status
+
+            async def run(count: int, offset: int) -> int:
+                errors = 0
+                for i in range(count):
+                    if op == "post":
+                        await update_status(f"ord-{offset + i}", status="confirmed")
+                    elif not isinstance((await get_status(STORE_ID)).status, str):
+                        errors += 1
+                return errors
+
+            if await run(warmup, 0):
+                raise RuntimeError("warm-up failed")
+            started = time.perf_counter()
+            errors = await run(calls, warmup)
+            return time.perf_counter() - started, errors
+
+    return asyncio.run(main())
+
+
 # --- threads sharing one client --------------------------------------------------
 
 def _threaded(make_call: Callable[[], Callable[[int], int]], calls: int, warmup: int,
@@ -412,12 +471,14 @@ SEQUENTIAL: Dict[str, Callable[..., Tuple[float, int]]] = {
     "requests": seq_requests,
     "httpx": seq_httpx,
     "gettcommerce": seq_gettcommerce,
+    "gettcommerce.AsyncClient": seq_gettcommerce_async,
 }
 BATCH: Dict[str, Callable[..., Tuple[float, int]]] = {
     "aiohttp": batch_aiohttp,
     "httpx.AsyncClient": batch_httpx_async,
     "requests+threads": batch_requests_threads,
     "gettcommerce": batch_gettcommerce,
+    "gettcommerce.AsyncClient": batch_gettcommerce_async,
 }
 THREADS: Dict[str, Callable[..., Tuple[float, int]]] = {
     "gettcommerce": threads_gettcommerce,

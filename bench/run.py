@@ -290,8 +290,8 @@ def build_specs(args, url: str, floors: Dict[str, Path], gett_missing: Optional[
         specs.append(Spec(section, "C floor (libcurl + cJSON)",
                           [str(floors["floor_seq"]), url, op, str(fast_calls), str(args.warmup)],
                           fast_calls))
-        for name in ("gettcommerce", "pycurl", "urllib3", "requests", "httpx"):
-            calls = fast_calls if name in ("gettcommerce", "pycurl") else args.seq_calls
+        for name in ("gettcommerce", "gettcommerce.AsyncClient", "pycurl", "urllib3", "requests", "httpx"):
+            calls = fast_calls if name.startswith("gettcommerce") or name == "pycurl" else args.seq_calls
             specs.append(Spec(section, name, [*py, "seq", name, "--url", url, "--op", op,
                                               "--calls", str(calls), "--warmup", str(args.warmup)],
                               calls))
@@ -299,7 +299,8 @@ def build_specs(args, url: str, floors: Dict[str, Path], gett_missing: Optional[
     specs.append(Spec("batch", "C floor (curl_multi)",
                       [str(floors["floor_multi"]), url, str(args.batch_calls), str(args.concurrency),
                        batch_warmup], args.batch_calls))
-    for name in ("gettcommerce", "aiohttp", "httpx.AsyncClient", "requests+threads"):
+    for name in ("gettcommerce", "gettcommerce.AsyncClient", "aiohttp", "httpx.AsyncClient",
+                 "requests+threads"):
         specs.append(Spec("batch", name, [*py, "batch", name, "--url", url, "--calls",
                                           str(args.batch_calls), "--warmup", batch_warmup,
                                           "--concurrency", str(args.concurrency)], args.batch_calls))
@@ -466,6 +467,15 @@ def target_rows(by: Dict[tuple, Spec], imports: Dict[str, List[float]], threads:
     rows.append(row(f"{threads} threads on one Client >= 1.6x one thread",
                     ratio(med("threads", f"gettcommerce x{threads}"), med("threads", "gettcommerce x1")),
                     1.6))
+    # Issue 12: the AsyncClient.
+    agett = med("batch", "gettcommerce.AsyncClient")
+    rows.append(row("async: gather of 10,000 at 32 on one AsyncClient >= 0.80x C curl_multi floor",
+                    ratio(agett, med("batch", "C floor (curl_multi)")), 0.80))
+    rows.append(row("async: gather of 10,000 at 32 on one AsyncClient >= 5x aiohttp",
+                    ratio(agett, med("batch", "aiohttp")), 5.0))
+    rows.append(row("async: sequential awaited get_status >= 0.70x the sync Client",
+                    ratio(med("seq-get", "gettcommerce.AsyncClient"), med("seq-get", "gettcommerce")),
+                    0.70))
     gi, ri = imports.get("gettcommerce"), imports.get("requests")
     rows.append(row("import gettcommerce <= 0.5x import requests",
                     ratio(statistics.median(gi), statistics.median(ri)) if gi and ri else None,

@@ -898,3 +898,72 @@ done:
     Py_XDECREF(endpoints);
     return rc;
 }
+
+/* ------------------------------------------------------------ asyncio engine */
+/* What aio_py.c (the asyncio executor) shares with request(): the same
+ * argument conversion, outcome and log hook, and the in-flight count that
+ * keeps the gc_client alive while an engine uses it. */
+
+gc_client *gc_py_client_acquire(PyObject *obj, unsigned *generation)
+{
+    gc_module_state *state = state_of_type(Py_TYPE(obj));
+    if (state == NULL)
+        return NULL;
+    if (!PyObject_TypeCheck(obj, state->client_type)) {
+        PyErr_SetString(PyExc_TypeError, "expected a gettcommerce._core.Client");
+        return NULL;
+    }
+    if (check_open((CoreClient *)obj) < 0)
+        return NULL;
+    return begin_inflight((CoreClient *)obj, generation);
+}
+
+void gc_py_client_release(PyObject *obj, gc_client *client, unsigned generation)
+{
+    end_inflight((CoreClient *)obj, client, generation);
+}
+
+gc_py_call *gc_py_call_prepare(PyObject *obj, PyObject *endpoint, PyObject *params, PyObject *query,
+                               PyObject *body, gc_request *req)
+{
+    prepared *p = PyMem_Calloc(1, sizeof *p);
+    if (p == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    if (check_open((CoreClient *)obj) < 0 ||
+        prepare_call((CoreClient *)obj, endpoint, params, query, body, p) < 0) {
+        prepared_free(p);
+        PyMem_Free(p);
+        return NULL;
+    }
+    to_request(p, req);
+    return (gc_py_call *)p;
+}
+
+void gc_py_call_free(gc_py_call *call)
+{
+    if (call != NULL) {
+        prepared_free((prepared *)call);
+        PyMem_Free(call);
+    }
+}
+
+PyObject *gc_py_call_outcome(PyObject *obj, const gc_py_call *call, const gc_response *resp,
+                             const gc_attempt_list *log, PyObject **error)
+{
+    gc_module_state *state = state_of_type(Py_TYPE(obj));
+    PyObject *pending = NULL, *value;
+    *error = NULL;
+    if (state == NULL)
+        return NULL;
+    log_attempts(state, log, (const prepared *)call, &pending);
+    if (pending != NULL) {
+        gc_give_exception(pending);
+        return NULL;
+    }
+    value = outcome(state, (const prepared *)call, resp, error);
+    if (value == NULL && *error == NULL)
+        return NULL;
+    return value;
+}

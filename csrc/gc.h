@@ -303,6 +303,91 @@ double gc_attempt_end(const gc_config *cfg, const gc_request *req, CURL *h, CURL
                       gc_attempt_list *log, size_t call);
 #endif /* GC_TRANSPORT_INTERNAL */
 
+#ifdef GC_TRANSPORT_INTERNAL
+/* ---- the asyncio engine's Python-free part (aio.c) ----------------
+ * One curl_multi driven by an event loop through libcurl's multi_socket
+ * API: libcurl's socket, timer and close-socket callbacks only RECORD
+ * what the loop must watch (ops), when to call back (timer_ms) and which
+ * sockets to close (closes); the binding (aio_py.c) applies them to the
+ * loop after each step, with the GIL held, and closes a socket only after
+ * it stopped watching it (so a reused fd number never meets a stale
+ * registration).  Retries follow transfer.c's gc_attempt_end; the wait
+ * before a retry is the loop's (the binding schedules gc_aio_retry). */
+#define GC_AIO_READ 1
+#define GC_AIO_WRITE 2
+#define GC_AIO_STALE 4   /* still watched for reading though libcurl no longer asks (binding) */
+#define GC_AIO_CONN 8    /* a connection socket libcurl made (closed through on_close) */
+#define GC_AIO_LOG_INLINE 4
+
+typedef enum gc_aio_state {
+    GC_AIO_NEW = 0,
+    GC_AIO_QUEUED,      /* waiting for a free slot (max_concurrency) */
+    GC_AIO_RUNNING,     /* on a handle in the multi */
+    GC_AIO_BACKOFF,     /* waiting `delay` s before the next attempt */
+    GC_AIO_FINISHED,    /* resp holds the outcome */
+    GC_AIO_CANCELLED
+} gc_aio_state;
+
+typedef struct gc_aio_call {
+    gc_request req;
+    gc_response resp;
+    gc_transfer t;
+    CURL *handle;
+    double deadline, attempt_start, delay;
+    int attempt;
+    gc_aio_state state;
+    struct gc_aio_call *prev, *next;  /* queue, or the list of calls to report */
+    gc_attempt_log log_inline[GC_AIO_LOG_INLINE];
+    gc_attempt_list log;
+} gc_aio_call;
+
+typedef struct gc_aio_op {
+    int fd;
+    int want;           /* GC_AIO_READ | GC_AIO_WRITE, 0: stop watching */
+} gc_aio_op;
+
+typedef struct gc_aio {
+    gc_client *client;
+    CURLM *multi;
+    int max_concurrency, in_flight, n_idle;
+    CURL **idle;
+    gc_aio_call *queue_head, *queue_tail;   /* GC_AIO_QUEUED, in call order */
+    gc_aio_call *report_head, *report_tail; /* FINISHED or BACKOFF, for the binding */
+    gc_aio_op *ops;
+    size_t n_ops, cap_ops;
+    int *closes;
+    size_t n_closes, cap_closes;
+    unsigned char *watched;                 /* per fd: what the loop watches now */
+    size_t n_watched;
+    long timer_ms;                          /* libcurl's last timer request */
+    int timer_changed;
+} gc_aio;
+
+gc_aio *gc_aio_new(gc_client *client, int max_concurrency);
+/* Start the call (or queue it when max_concurrency transfers are in flight). */
+void gc_aio_submit(gc_aio *aio, gc_aio_call *call);
+/* fd readable/writable (events: CURL_CSELECT_*), or fd < 0: libcurl's timer. */
+void gc_aio_step(gc_aio *aio, int fd, int events);
+/* A call's backoff ended: run its next attempt (first in line for a slot). */
+void gc_aio_retry(gc_aio *aio, gc_aio_call *call);
+/* Stop the call now, wherever it is (queue, multi, backoff): never retried. */
+void gc_aio_cancel(gc_aio *aio, gc_aio_call *call);
+/* The next call whose attempt ended (FINISHED, or BACKOFF with ->delay), or NULL. */
+gc_aio_call *gc_aio_take_report(gc_aio *aio);
+/* When libcurl wants gc_aio_step(aio, -1, 0): in ms from now (0: at once), or -1
+ * never.  Asked after every step rather than trusted from the timer callback
+ * alone: libcurl reports a timeout once, and a loop timer kept because it
+ * fires earlier would otherwise leave the later one unscheduled. */
+long gc_aio_timeout(gc_aio *aio);
+/* Close the multi (its connections' sockets land in closes) and the handles. */
+void gc_aio_shutdown(gc_aio *aio);
+/* Free what is left; close_fds: close sockets still listed (not in a fork child). */
+void gc_aio_free(gc_aio *aio, int close_fds);
+/* What the loop watches on fd (the binding keeps it current). */
+int gc_aio_watched(const gc_aio *aio, int fd);
+int gc_aio_set_watched(gc_aio *aio, int fd, int want);
+#endif /* GC_TRANSPORT_INTERNAL (aio) */
+
 /* ------------------------------------------------------------------ */
 /* Binding (only seen by files that include Python.h first)            */
 /* ------------------------------------------------------------------ */
@@ -343,6 +428,22 @@ typedef struct gc_signals {
 void gc_signals_release(gc_signals *s);
 PyObject *gc_signals_acquire(gc_signals *s);
 int gc_interrupt_init(void);
+
+/* Shared with the asyncio engine (client_py.c, used by aio_py.c).  A
+ * gc_py_call is one call's arguments in C memory (URL, body), as request()
+ * prepares them; acquire counts an engine as a call in flight on the
+ * _core.Client `obj` (so close() cannot free the gc_client under it). */
+typedef struct gc_py_call gc_py_call;
+gc_client *gc_py_client_acquire(PyObject *obj, unsigned *generation);
+void gc_py_client_release(PyObject *obj, gc_client *client, unsigned generation);
+gc_py_call *gc_py_call_prepare(PyObject *obj, PyObject *endpoint, PyObject *params, PyObject *query,
+                               PyObject *body, gc_request *req);
+void gc_py_call_free(gc_py_call *call);
+/* The log hook for each attempt, then the value (new reference) or NULL
+ * with *error the TransportError; NULL without *error: exception set. */
+PyObject *gc_py_call_outcome(PyObject *obj, const gc_py_call *call, const gc_response *resp,
+                             const gc_attempt_list *log, PyObject **error);
+int gc_aio_type_init(PyObject *module, gc_module_state *state);  /* aio_py.c */
 
 /* Module pieces, each defined in its own file and added by module.c. */
 extern PyMethodDef gc_catalog_methods[];                  /* catalog_py.c */

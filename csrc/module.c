@@ -57,7 +57,7 @@ static int core_exec(PyObject *module)
         return -1;
     if (PyModule_AddFunctions(module, gc_catalog_methods) < 0)
         return -1;
-    if (gc_client_type_init(module, state) < 0)
+    if (gc_client_type_init(module, state) < 0 || gc_aio_type_init(module, state) < 0)
         return -1;
     info = curl_version_info(CURLVERSION_NOW);
     if (PyModule_AddStringConstant(module, "curl_version", info->version) < 0)

@@ -14,6 +14,7 @@ DEFAULT_POOL_SIZE = 8             # idle libcurl handles kept per Client
 LIST_STORES_PAGE_SIZE = 100       # the API's maximum limit
 
 DEFAULT_BATCH_CONCURRENCY = 32    # transfers a batch keeps in flight
+DEFAULT_ASYNC_MAX_CONCURRENCY = 64  # transfers one AsyncClient keeps in flight; more calls queue
 BATCH_PROGRESS_MIN_CALLS = 1000   # progress=True shows a counter only for batches larger than this
 
 WEBHOOK_TOLERANCE = 300           # seconds a webhook Timestamp may be off, either way

@@ -5,13 +5,14 @@ import json
 import math
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Union, overload
 
 from .._wire import to_decimal
 from ..errors import InvalidRequestError
 from ..models import Address, Amounts, Order
 
 if TYPE_CHECKING:  # pragma: no cover
+    from .._async import AsyncClient, AsyncOrder
     from .._client import Client
 
 __all__ = ["IncomingOrder", "LineItem", "ModifierSelection", "SelectedModifier", "Customer", "short"]
@@ -299,8 +300,15 @@ class IncomingOrder:
                    user=customer, delivery_address=Address.from_dict(address_data),
                    payment_token=token, kind=kind, raw=data)
 
-    def order(self, client: Optional["Client"] = None) -> Order:
-        """An :class:`~gettcommerce.models.Order` for pushing this order's status.
+    @overload
+    def order(self, client: "AsyncClient") -> "AsyncOrder": ...
+
+    @overload
+    def order(self, client: Optional["Client"] = None) -> Order: ...
+
+    def order(self, client: Any = None) -> Any:
+        """An :class:`~gettcommerce.models.Order` for pushing this order's status
+        (an :class:`~gettcommerce.AsyncOrder`, with coroutine methods, for an AsyncClient).
 
         Uses ``client``, or the Client given to the WebhookApp that parsed it.
         """
