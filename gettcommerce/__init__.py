@@ -46,6 +46,10 @@ if TYPE_CHECKING:
     from . import models as models
     from . import sandbox as sandbox
     from . import webhooks as webhooks
+    from ._async import AsyncClient as AsyncClient
+    from ._async import AsyncOnboarding as AsyncOnboarding
+    from ._async import AsyncOrder as AsyncOrder
+    from ._async import AsyncStore as AsyncStore
     from ._batch import Batch as Batch
     from ._client import Client as Client
     from .catalog import CatalogIssue as CatalogIssue
@@ -69,6 +73,10 @@ if TYPE_CHECKING:
 
 _LAZY = {
     "Client": "._client",
+    "AsyncClient": "._async",
+    "AsyncStore": "._async",
+    "AsyncOrder": "._async",
+    "AsyncOnboarding": "._async",
     "Batch": "._batch",
     "Store": ".models",
     "StoreStatus": ".models",
@@ -97,6 +105,10 @@ __all__ = [
     "APITimeoutError",
     "Address",
     "Amounts",
+    "AsyncClient",
+    "AsyncOnboarding",
+    "AsyncOrder",
+    "AsyncStore",
     "AsyncWebhookApp",
     "AuthenticationError",
     "BadRequestError",
