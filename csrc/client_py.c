@@ -595,6 +595,7 @@ static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssiz
     gc_request req;
     gc_signals sig;
     PyObject *result = NULL, *pending = NULL, *error = NULL;
+    gc_attempt_list *logp;
     gc_client *client;
     unsigned generation;
 
@@ -618,9 +619,11 @@ static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssiz
     if (check_open(self) < 0 || PyErr_CheckSignals() < 0)
         goto done;
 
+    /* Attempts are only recorded for a hook to log (none while DEBUG is off). */
+    logp = state->logger_hook != Py_None ? &log : NULL;
     client = begin_inflight(self, &generation);
     gc_signals_release(&sig);
-    gc_client_perform(client, &req, &resp, &log, &sig.ir);
+    gc_client_perform(client, &req, &resp, logp, &sig.ir);
     pending = gc_signals_acquire(&sig);
     end_inflight(self, client, generation);
 
@@ -669,7 +672,7 @@ static PyObject *client_run_batch(CoreClient *self, PyObject *args, PyObject *kw
     gc_request *reqs = NULL;
     gc_response *resps = NULL;
     Py_ssize_t *index = NULL;
-    gc_attempt_list log = {NULL, 0, 0, 0};
+    gc_attempt_list log = {NULL, 0, 0, 0}, *logp;
     gc_signals sig;
     gc_client *client;
     unsigned generation;
@@ -732,9 +735,10 @@ static PyObject *client_run_batch(CoreClient *self, PyObject *args, PyObject *kw
     if (check_open(self) < 0 || PyErr_CheckSignals() < 0)
         goto done;
 
+    logp = state->logger_hook != Py_None ? &log : NULL;  /* read with the GIL held */
     client = begin_inflight(self, &generation);
     gc_signals_release(&sig);
-    failed = gc_client_perform_batch(client, reqs, resps, n_send, (int)concurrency, progress, &log,
+    failed = gc_client_perform_batch(client, reqs, resps, n_send, (int)concurrency, progress, logp,
                                      &sig.ir) < 0;
     pending = gc_signals_acquire(&sig);
     end_inflight(self, client, generation);

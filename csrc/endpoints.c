@@ -49,24 +49,26 @@ int gc_percent_encode(gc_buf *b, const char *value, size_t len)
 {
     static const char hex[] = "0123456789ABCDEF";
     size_t i;
-    char esc[3];
+    char *out;
 
-    if (gc_buf_reserve(b, len) < 0)
+    /* Room for the worst case (every byte escaped) once, then bytes are
+     * written in place: an append per byte was most of a URL's cost. */
+    if (len > (SIZE_MAX - 1) / 3 || gc_buf_reserve(b, 3 * len) < 0)
         return -1;
+    out = b->data + b->len;
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)value[i];
         if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
             c == '-' || c == '_' || c == '.' || c == '~') {
-            if (gc_buf_append(b, &value[i], 1) < 0)
-                return -1;
+            *out++ = (char)c;
         } else {
-            esc[0] = '%';
-            esc[1] = hex[c >> 4];
-            esc[2] = hex[c & 15];
-            if (gc_buf_append(b, esc, 3) < 0)
-                return -1;
+            *out++ = '%';
+            *out++ = hex[c >> 4];
+            *out++ = hex[c & 15];
         }
     }
+    b->len = (size_t)(out - b->data);
+    b->data[b->len] = '\0';
     return 0;
 }
 

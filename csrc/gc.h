@@ -264,8 +264,17 @@ int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_respon
 #include <pthread.h>
 #include <curl/curl.h>
 
+/* What a client's easy handles share through libcurl's share interface:
+ * the TLS session cache (a new connection resumes instead of a full
+ * handshake) and the DNS cache, each kind behind its own mutex. */
+typedef struct gc_share {
+    CURLSH *sh;
+    pthread_mutex_t locks[CURL_LOCK_DATA_LAST];
+} gc_share;
+
 struct gc_client {
     gc_config cfg;                    /* cfg.proxy resolved: never NULL */
+    gc_share *share;                  /* NULL: nothing shared (out of memory after a fork) */
     char *noproxy;                    /* hosts that bypass the proxy ("" none) */
     pthread_mutex_t lock;             /* guards idle/n_idle */
     CURL **idle;

@@ -5,11 +5,18 @@
  * Python-free: the binding releases the GIL around gc_client_perform_batch.
  * The multi handle is per batch and its connection cache closes with it;
  * the easy handles go back to the client's pool, without connections.
+ * New connections resume the client's shared TLS sessions (pool.c).  Over
+ * HTTPS with ALPN h2, calls multiplex on few connections: each waits for a
+ * connection being set up to say whether it multiplexes (CURLOPT_PIPEWAIT)
+ * instead of opening one of its own.  Only over TLS, where ALPN says so at
+ * the handshake: over plain HTTP it would only know from the first answer,
+ * and a fast call would wait on a slow one.
  */
 #define GC_TRANSPORT_INTERNAL
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "gc.h"
@@ -34,6 +41,7 @@ typedef struct batch {
     CURL **idle;           /* handles free for this batch */
     int n_idle;
     size_t in_flight, done;
+    int https;             /* TLS: ALPN tells at the handshake whether it multiplexes */
 } batch;
 
 static void finish(batch *b, batch_call *c)
@@ -57,6 +65,7 @@ static int start_call(batch *b, size_t i)
     c->ready_at = 0;
     gc_transfer_prepare(b->client, c->handle, &b->reqs[i], &c->t);
     curl_easy_setopt(c->handle, CURLOPT_PRIVATE, c);
+    curl_easy_setopt(c->handle, CURLOPT_PIPEWAIT, b->https ? 1L : 0L);
     if (gc_attempt_begin(&b->client->cfg, c->handle, &c->t, c->deadline, c->attempt) < 0) {
         gc_transfer_release(c->handle);
         b->idle[b->n_idle++] = c->handle;
@@ -113,6 +122,7 @@ int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_respon
         interrupt->next = start + GC_CHECK_EVERY;
     b.client = client;
     b.reqs = reqs;
+    b.https = strncasecmp(cfg->base_url, "https://", 8) == 0;
     for (i = 0; i < n; i++)
         gc_response_reset(&resps[i], GC_NOT_RUN);
     if (n == 0)

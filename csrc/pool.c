@@ -1,5 +1,6 @@
 /* pool.c - gc_client: configuration, the proxy decision, a lock-protected
- * pool of reused libcurl easy handles, and what fork() does to them.
+ * pool of reused libcurl easy handles, the caches they share, and what
+ * fork() does to them.
  *
  * Python-free: the binding releases the GIL around gc_client_free (which
  * closes connections).  Handles are reused LIFO, so sequential calls from
@@ -12,6 +13,73 @@
 #include <strings.h>
 
 #include "gc.h"
+
+/* ------------------------------------------------------------ share */
+
+/* libcurl asks for one kind of data at a time; each kind has its own mutex
+ * so a DNS lookup never waits on a TLS session store. */
+static void share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *userp)
+{
+    gc_share *share = userp;
+    (void)h;
+    (void)access;
+    if ((unsigned)data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_lock(&share->locks[data]);
+}
+
+static void share_unlock(CURL *h, curl_lock_data data, void *userp)
+{
+    gc_share *share = userp;
+    (void)h;
+    if ((unsigned)data < CURL_LOCK_DATA_LAST)
+        pthread_mutex_unlock(&share->locks[data]);
+}
+
+/* The TLS session cache and the DNS cache, shared by every handle of one
+ * client (threads and batches alike).  The connection cache is not shared:
+ * libcurl documents sharing connections between concurrent threads as
+ * unsupported (CURLSHOPT_SHARE), and concurrent threads on one Client are
+ * the common case; each pooled handle keeps its own keep-alive connection
+ * instead, and a new connection resumes a shared TLS session.  NULL when
+ * out of memory. */
+static gc_share *share_new(void)
+{
+    gc_share *share = calloc(1, sizeof *share);
+    int i;
+    if (share == NULL)
+        return NULL;
+    for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_init(&share->locks[i], NULL);
+    share->sh = curl_share_init();
+    if (share->sh == NULL ||
+        curl_share_setopt(share->sh, CURLSHOPT_LOCKFUNC, share_lock) != CURLSHE_OK ||
+        curl_share_setopt(share->sh, CURLSHOPT_UNLOCKFUNC, share_unlock) != CURLSHE_OK ||
+        curl_share_setopt(share->sh, CURLSHOPT_USERDATA, share) != CURLSHE_OK ||
+        curl_share_setopt(share->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+        curl_share_setopt(share->sh, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK) {
+        if (share->sh != NULL)
+            curl_share_cleanup(share->sh);
+        for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+            pthread_mutex_destroy(&share->locks[i]);
+        free(share);
+        return NULL;
+    }
+    return share;
+}
+
+/* After every handle using it is cleaned up.  A share still in use (a
+ * handle leaked elsewhere) is left allocated rather than freed under it. */
+static void share_free(gc_share *share)
+{
+    int i;
+    if (share == NULL)
+        return;
+    if (curl_share_cleanup(share->sh) != CURLSHE_OK)
+        return;
+    for (i = 0; i < CURL_LOCK_DATA_LAST; i++)
+        pthread_mutex_destroy(&share->locks[i]);
+    free(share);
+}
 
 /* ------------------------------------------------------------ fork safety */
 
@@ -40,7 +108,10 @@ static void atfork_parent(void)
 /* In the child the idle handles hold the parent's sockets (and TLS state):
  * closing them could send a TLS close_notify on the parent's connection, and
  * reusing them would interleave bytes with the parent.  Forget them instead;
- * the child opens its own connections on demand.  The generation tells the
+ * the child opens its own connections on demand.  The share is abandoned
+ * too (a parent thread may have held one of its mutexes at the fork) and
+ * the child's handles get a fresh one, without the parent's TLS sessions.
+ * The generation tells the
  * binding that calls counted before the fork belong to threads that are
  * gone. */
 static void atfork_child(void)
@@ -49,6 +120,7 @@ static void atfork_child(void)
     for (c = registry_head; c; c = c->next) {
         c->n_idle = 0;
         pthread_mutex_init(&c->lock, NULL);
+        c->share = share_new();
     }
     pthread_mutex_init(&registry_lock, NULL);
     fork_generation++;
@@ -72,6 +144,8 @@ CURL *gc_handle_new(gc_client *client)
     if (h == NULL)
         return NULL;
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    if (client->share != NULL)
+        curl_easy_setopt(h, CURLOPT_SHARE, client->share->sh);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
     curl_easy_setopt(h, CURLOPT_TCP_NODELAY, 1L);
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
@@ -169,6 +243,7 @@ static void free_parts(gc_client *client)
     free_header_list(client->headers_empty);
     free_header_list(client->headers_json);
     free_secret(client->noproxy);
+    share_free(client->share);  /* after the handles: none is left using it */
     free(client->idle);
     free_config(&client->cfg);
     free(client);
@@ -234,7 +309,8 @@ gc_client *gc_client_new(const gc_config *config)
     if (client->cfg.pool_size < 1)
         client->cfg.pool_size = 1;
     client->idle = calloc((size_t)client->cfg.pool_size, sizeof(CURL *));
-    if (client->idle == NULL || resolve_proxy(client) < 0)
+    client->share = share_new();
+    if (client->idle == NULL || client->share == NULL || resolve_proxy(client) < 0)
         goto error_parts;
     pthread_mutex_init(&client->lock, NULL);
 

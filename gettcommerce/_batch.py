@@ -27,7 +27,7 @@ from typing import Any, List, Optional, Protocol, Tuple
 
 from . import _core
 from ._constants import BATCH_PROGRESS_MIN_CALLS, DEFAULT_BATCH_CONCURRENCY
-from ._request import ENDPOINT_INFO, Pages, Request, settle, wire
+from ._request import ENDPOINT_INFO, Pages, Request, settle, sync_log_hook, wire
 from ._resources import CatalogResource, OnboardingResource, OrdersResource, StoresResource
 from .errors import BatchError, GettError, InvalidRequestError
 
@@ -125,6 +125,7 @@ class Batch:
             return results
         requests = self._requests
         out: List[Optional[Tuple[bool, Any]]] = [None] * len(todo)
+        sync_log_hook()
         try:
             core.run_batch([wire(requests[i]) for i in todo], out,  # type: ignore[union-attr]
                            concurrency=self.concurrency,

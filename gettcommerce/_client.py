@@ -8,7 +8,6 @@ turns the outcome into the result or the public exception.
 from __future__ import annotations
 
 import ipaddress
-import logging
 import math
 import os
 import platform
@@ -29,7 +28,7 @@ from ._constants import (
     ENV_BASE_URL,
     PRODUCTION_BASE_URL,
 )
-from ._request import Pages, Request, settle
+from ._request import Pages, Request, settle, sync_log_hook
 # Endpoint numbers that tests and tools import from here (their home is _request).
 from ._request import (EP_GET_ONBOARDING, EP_GET_STORE, EP_GET_STORE_STATUS, EP_LIST_STORES,
                        EP_ORDER_STATUS, EP_UPDATE_STORE)
@@ -41,24 +40,9 @@ from .models import Order
 __all__ = ["Client", "EP_GET_ONBOARDING", "EP_GET_STORE", "EP_GET_STORE_STATUS", "EP_LIST_STORES",
            "EP_ORDER_STATUS", "EP_UPDATE_STORE"]
 
-logger = logging.getLogger("gettcommerce")
-
 # What core.request raises that settle() maps (anything else, e.g. a signal
 # handler's KeyboardInterrupt or SystemExit, propagates unchanged).
 _CORE_ERRORS = (_core.TransportError, ValueError, TypeError, RuntimeError)
-
-
-def _log_attempt(method: str, url: str, status: int, ms: float, attempt: int) -> None:
-    # Called by the C core once per HTTP attempt; the URL never holds the key
-    # (it travels only in the Authorization header, kept in C memory).
-    if logger.isEnabledFor(logging.DEBUG):
-        parts = urlsplit(url)
-        path = parts.path + ("?" + parts.query if parts.query else "")
-        logger.debug("%s %s -> %s in %.1f ms (attempt %d)", method, path, status or "no answer",
-                     ms, attempt)
-
-
-_core.set_logger_hook(_log_attempt)
 
 
 def _user_agent() -> str:
@@ -227,6 +211,7 @@ class Client:
     # ------------------------------------------------------------ executor
     def execute(self, request: Request) -> Any:
         """Run one call now: its result, or its public exception raised."""
+        sync_log_hook()
         try:
             raw = self._core.request(request[0], request[1], request[2], request[3])  # type: ignore[union-attr]
         except _CORE_ERRORS as exc:

@@ -10,13 +10,46 @@ of a listing, so the executors differ only in *how* they run calls.
 """
 from __future__ import annotations
 
+import logging
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Protocol, Tuple
+from urllib.parse import urlsplit
 
 from . import _core
 from .errors import APIConnectionError, APITimeoutError, GettError, InvalidRequestError, from_transport_error
 
 __all__ = ["Request", "Executor", "Page", "Pages", "settle", "public_error", "unexpected_answer",
-           "summarize", "describe", "request_name", "wire", "require"]
+           "summarize", "describe", "request_name", "wire", "require", "logger", "sync_log_hook"]
+
+logger = logging.getLogger("gettcommerce")
+_DEBUG = logging.DEBUG
+
+
+def _log_attempt(method: str, url: str, status: int, ms: float, attempt: int) -> None:
+    # Called by the C core once per HTTP attempt while installed (see
+    # sync_log_hook); the URL never holds the key (it travels only in the
+    # Authorization header, kept in C memory).
+    if logger.isEnabledFor(_DEBUG):
+        parts = urlsplit(url)
+        path = parts.path + ("?" + parts.query if parts.query else "")
+        logger.debug("%s %s -> %s in %.1f ms (attempt %d)", method, path, status or "no answer",
+                     ms, attempt)
+
+
+# Whether the C core's per-attempt hook is installed: the one-element list
+# is flipped by sync_log_hook, read on every call.
+_hooked = [False]
+
+
+def sync_log_hook() -> None:
+    """Install the C core's per-attempt log hook only while the
+    ``gettcommerce`` logger is enabled for DEBUG, so a call with DEBUG off
+    makes no Python call per attempt.  Every executor calls this before it
+    sends: a level set (or a handler's logger enabled) between calls takes
+    effect at the next call.  ``isEnabledFor`` is a cached dict lookup."""
+    on = logger.isEnabledFor(_DEBUG)
+    if on is not _hooked[0]:
+        _core.set_logger_hook(_log_attempt if on else None)
+        _hooked[0] = on
 
 # endpoint index -> (name, method, path template), from the C core's table.
 ENDPOINT_INFO = {entry[0]: (name, entry[1], entry[2]) for name, entry in _core.ENDPOINTS.items()}

@@ -32,7 +32,7 @@ from ._request import (
     Request,
     require,
 )
-from ._wire import format_datetime, parse_datetime, parse_rfc3339, utcnow
+from ._wire import format_datetime, parse_rfc3339, utcnow
 from .errors import CatalogValidationError, ConflictError, GettError, InvalidRequestError, NotFoundError
 from .models import (
     PARTNER_ORDER_STATUSES,
@@ -146,11 +146,11 @@ def _read_status(raw: Any, request: Request) -> StoreStatus:
     status = raw.get("status") if type(raw) is dict else None
     if not status:
         require(raw, "status", "a StoreStatus")  # raises, naming what is missing
-    paused_at = raw.get("pausedAt")
-    resume_at = raw.get("resumeAt")
-    return StoreStatus(status, raw.get("reason"),
-                       None if paused_at is None else parse_datetime(paused_at),
-                       None if resume_at is None else parse_datetime(resume_at), request[1][0])
+    result = StoreStatus(status, raw.get("reason"), None, None, request[1][0])
+    # The times stay wire text until read (StoreStatus.paused_at parses them).
+    result._paused_wire = raw.get("pausedAt")
+    result._resume_wire = raw.get("resumeAt")
+    return result
 
 
 def _closed_already(error: GettError, request: Request) -> bool:

@@ -240,17 +240,48 @@ class Amounts(_Model):
 class StoreStatus(_Model):
     """A store's live status: ``online``, or ``paused`` with a reason."""
 
-    __slots__ = ("store_id", "status", "reason", "paused_at", "resume_at")
-    _fields = __slots__
+    # An answer's pausedAt / resumeAt are kept as wire text until first read
+    # (then parsed once, by parse_datetime as always): most callers never
+    # look at them, and two parses were a third of a get_status call's
+    # Python work.
+    __slots__ = ("store_id", "status", "reason", "_paused_at", "_resume_at", "_paused_wire",
+                 "_resume_wire")
+    _fields = ("store_id", "status", "reason", "paused_at", "resume_at")
 
     def __init__(self, status: str, reason: Optional[str] = None,
                  paused_at: Optional[_dt.datetime] = None, resume_at: Optional[_dt.datetime] = None,
                  store_id: Optional[str] = None) -> None:
         self.status: str = status
         self.reason: Optional[str] = reason
-        self.paused_at: Optional[_dt.datetime] = paused_at
-        self.resume_at: Optional[_dt.datetime] = resume_at
+        self._paused_at: Optional[_dt.datetime] = paused_at
+        self._resume_at: Optional[_dt.datetime] = resume_at
+        self._paused_wire: Optional[str] = None
+        self._resume_wire: Optional[str] = None
         self.store_id: Optional[str] = store_id
+
+    @property
+    def paused_at(self) -> Optional[_dt.datetime]:
+        if self._paused_wire is not None:
+            self._paused_at = parse_datetime(self._paused_wire)
+            self._paused_wire = None
+        return self._paused_at
+
+    @paused_at.setter
+    def paused_at(self, value: Optional[_dt.datetime]) -> None:
+        self._paused_at = value
+        self._paused_wire = None
+
+    @property
+    def resume_at(self) -> Optional[_dt.datetime]:
+        if self._resume_wire is not None:
+            self._resume_at = parse_datetime(self._resume_wire)
+            self._resume_wire = None
+        return self._resume_at
+
+    @resume_at.setter
+    def resume_at(self, value: Optional[_dt.datetime]) -> None:
+        self._resume_at = value
+        self._resume_wire = None
 
     @property
     def is_online(self) -> bool:
@@ -259,12 +290,11 @@ class StoreStatus(_Model):
     @classmethod
     def from_dict(cls, data: Dict[str, Any], store_id: Optional[str] = None) -> "StoreStatus":
         data = data or {}
-        paused_at = data.get("pausedAt")
-        resume_at = data.get("resumeAt")
-        # Most answers are "online" without times: skip two calls then (hot path).
-        return cls(data.get("status"), data.get("reason"),
-                   None if paused_at is None else parse_datetime(paused_at),
-                   None if resume_at is None else parse_datetime(resume_at), store_id)
+        status = cls(data.get("status"), data.get("reason"), None, None, store_id)
+        # Most answers are "online" without times: nothing more to keep then.
+        status._paused_wire = data.get("pausedAt")
+        status._resume_wire = data.get("resumeAt")
+        return status
 
     def to_dict(self) -> Dict[str, Any]:
         return {"status": self.status, "reason": self.reason,
