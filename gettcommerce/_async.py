@@ -437,15 +437,15 @@ class AsyncClient:
                             max_response_bytes=max_response_bytes, ca_bundle=ca_bundle,
                             allow_insecure_http=allow_insecure_http, pool_size=1, proxy=proxy)
         del api_key
-        self.base_url = self._sync.base_url
-        self.timeout = self._sync.timeout
-        self.max_retries = self._sync.max_retries
-        self.max_concurrency = max_concurrency
+        self.base_url: str = self._sync.base_url
+        self.timeout: float = self._sync.timeout
+        self.max_retries: int = self._sync.max_retries
+        self.max_concurrency: int = max_concurrency
         self._generation = _fork_generation
-        self.stores = AsyncStoresResource(self, self)  # type: ignore[arg-type]
-        self.orders = AsyncOrdersResource(self, self)  # type: ignore[arg-type]
-        self.onboarding = AsyncOnboardingResource(self, self)  # type: ignore[arg-type]
-        self.catalog = AsyncCatalogResource(self, self)  # type: ignore[arg-type]
+        self.stores: AsyncStoresResource = AsyncStoresResource(self, self)  # type: ignore[arg-type]
+        self.orders: AsyncOrdersResource = AsyncOrdersResource(self, self)  # type: ignore[arg-type]
+        self.onboarding: AsyncOnboardingResource = AsyncOnboardingResource(self, self)  # type: ignore[arg-type]
+        self.catalog: AsyncCatalogResource = AsyncCatalogResource(self, self)  # type: ignore[arg-type]
         self._closed = False
 
     def __repr__(self) -> str:

@@ -31,10 +31,11 @@ a traceback shows one error, whose message names the status, method and path
 from __future__ import annotations
 
 import http
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type, Union
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # pragma: no cover
+    from ._async import AsyncOnboarding
     from .catalog import CatalogIssue
     from .models import Onboarding
 
@@ -193,10 +194,10 @@ class InvalidTransitionError(GettError):
 class OnboardingFailedError(GettError):
     """Onboarding ended in ``catalog_failed``; ``error`` is Gett's explanation."""
 
-    def __init__(self, message: str, *, onboarding: Optional[Onboarding] = None,
+    def __init__(self, message: str, *, onboarding: "Optional[Union[Onboarding, AsyncOnboarding]]" = None,
                  error: Optional[str] = None) -> None:
         super().__init__(message)
-        self.onboarding: Optional[Onboarding] = onboarding
+        self.onboarding: "Optional[Union[Onboarding, AsyncOnboarding]]" = onboarding
         self.error: Optional[str] = error
 
 
