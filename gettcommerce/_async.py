@@ -41,7 +41,7 @@ from ._constants import (
     ONBOARDING_POLL_INTERVAL,
     ONBOARDING_WAIT_TIMEOUT,
 )
-from ._request import Page, Pages, Request, require, settle
+from ._request import Page, Pages, Request, require, settle, sync_log_hook
 from ._resources import CatalogResource, OnboardingResource, OrdersResource, StoresResource, check_id
 from .errors import APITimeoutError, InvalidRequestError, OnboardingFailedError
 from .models import (Address, Onboarding, Order, OrderState, OrderStatus, PauseReason, Store, StoreStatus,
@@ -516,6 +516,7 @@ class AsyncClient:
     async def _run(self, request: Request) -> Any:
         engine = self._engine_here()
         future = self._loop.create_future()  # type: ignore[union-attr]
+        sync_log_hook()  # per-attempt DEBUG lines only while someone listens
         try:
             call = engine.submit(request[0], request[1], request[2], request[3], future)
         except _CORE_ERRORS as exc:
