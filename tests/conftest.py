@@ -174,6 +174,18 @@ class RecordingServer:
         self.httpd.server_close()
 
 
+# The ASan run (make test-asan) preloads libasan into every process it
+# starts; native servers a test launches (redis, PostgreSQL, nginx, openssl)
+# must not inherit that: it is for our extension, and `postgres -V` hangs
+# under it.  Python children keep it (they load the instrumented _core).
+SANITIZER_VARIABLES = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "PYTHONMALLOC")
+
+
+def native_env() -> Dict[str, str]:
+    """os.environ without the sanitizer run's variables, for non-Python servers."""
+    return {k: v for k, v in os.environ.items() if k not in SANITIZER_VARIABLES}
+
+
 def free_port() -> int:
     """A loopback port nothing listens on (bound, then released)."""
     with socket.socket() as sock:

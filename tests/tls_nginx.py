@@ -17,6 +17,8 @@ import time
 from pathlib import Path
 from typing import List, NamedTuple, Optional
 
+from conftest import native_env
+
 STATUS_BODY = ('{"status":"paused","reason":"too_busy","pausedAt":"2026-01-30T12:00:00Z",'
                '"resumeAt":"2026-01-30T13:00:00Z"}')
 
@@ -87,7 +89,7 @@ class TlsNginx:
              "-nodes", "-keyout", "server.key", "-out", "server.pem", "-days", "2",
              "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1,DNS:localhost",
              "-addext", "basicConstraints=critical,CA:TRUE"],
-            cwd=self.prefix, check=True, capture_output=True, timeout=60)
+            cwd=self.prefix, check=True, capture_output=True, timeout=60, env=native_env())
         binary = nginx_binary()
         assert binary is not None
         for _ in range(5):  # another process may take the port between probe and bind
@@ -98,7 +100,7 @@ class TlsNginx:
             self.proc = subprocess.Popen(
                 [binary, "-p", str(self.prefix), "-c", str(self.prefix / "nginx.conf"),
                  "-e", str(self.prefix / "error.log")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=native_env())
             self.url = f"https://127.0.0.1:{port}"
             if self._wait_listening(port, 20.0):
                 return self

@@ -23,7 +23,7 @@ from typing import Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from conftest import free_port
+from conftest import free_port, native_env
 
 HERE = Path(__file__).resolve().parent
 INSTALL_HINT = "run .ci/install-services.sh"
@@ -89,7 +89,7 @@ def start_redis() -> Iterator[str]:
     with tempfile.TemporaryDirectory(prefix="gett-redis-") as workdir:
         proc = subprocess.Popen([program, "--port", str(port), "--bind", "127.0.0.1", "--dir", workdir,
                                  "--save", "", "--appendonly", "no", "--daemonize", "no"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=native_env())
         url = f"redis://127.0.0.1:{port}/0"
         try:
             client = redis.Redis.from_url(url)
@@ -130,11 +130,11 @@ def start_postgres() -> Iterator[str]:
     if os.geteuid() == 0:
         shutil.chown(workdir, "postgres", "postgres")
     subprocess.run(_as_postgres([initdb, "-D", data, "-A", "trust", "-U", "postgres", "--no-sync"]),
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                   env=native_env(), check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     options = f"-p {port} -k {workdir} -c listen_addresses=127.0.0.1 -c fsync=off " \
               "-c synchronous_commit=off -c full_page_writes=off -c max_connections=200"
     subprocess.run(_as_postgres([pg_ctl, "-D", data, "-o", options, "-l", os.path.join(workdir, "log"),
-                                 "-w", "start"]), check=True, stdout=subprocess.DEVNULL)
+                                 "-w", "start"]), env=native_env(), check=True, stdout=subprocess.DEVNULL)
     try:
         dsn = f"postgresql://postgres@127.0.0.1:{port}/postgres"
 
@@ -148,7 +148,7 @@ def start_postgres() -> Iterator[str]:
         wait_for(accepts, "postgres")
         yield dsn
     finally:
-        subprocess.run(_as_postgres([pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"]),
+        subprocess.run(_as_postgres([pg_ctl, "-D", data, "-m", "immediate", "-w", "stop"]), env=native_env(),
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         shutil.rmtree(workdir, ignore_errors=True)
 
