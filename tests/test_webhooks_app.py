@@ -421,3 +421,31 @@ class TestPlaceRunsOnce:
         assert status == 500 and problem["retryable"] is True
         assert not recorder.placed and "redis unreachable" in caplog.text
 
+
+
+class TestHostileTimestamp:
+    """A Timestamp too big for a float is refused like any bad Timestamp, never a 500."""
+
+    def test_handle_answers_401(self, app, recorder):
+        raw = encode(order_body())
+        headers = sign(raw, SECRET)
+        headers["Timestamp"] = "9" * 400
+        status, out_headers, payload = app.handle("POST", "/place", headers, raw)
+        problem = json.loads(payload)
+        assert status == 401 and dict(out_headers)["Content-Type"] == "application/problem+json"
+        assert_problem(problem, 401, "UNAUTHENTICATED")
+        assert "invalid Timestamp header" in problem["detail"]
+        assert not recorder.placed
+
+    def test_wsgi_answers_401(self, app, recorder):
+        import io
+        import sys
+        raw = encode(order_body())
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/place", "CONTENT_LENGTH": str(len(raw)),
+                   "CONTENT_TYPE": "application/json", "wsgi.input": io.BytesIO(raw), "wsgi.errors": sys.stderr,
+                   "HTTP_SIGNATURE": sign(raw, SECRET)["Signature"], "HTTP_TIMESTAMP": "9" * 400}
+        started = []
+        payload = b"".join(app(environ, lambda status, headers, *exc: started.append((status, headers))))
+        assert started[0][0].startswith("401 ")
+        assert_problem(json.loads(payload), 401, "UNAUTHENTICATED")
+        assert not recorder.placed

@@ -227,3 +227,26 @@ def test_asgi_lifespan(app):
 
     run(app({"type": "lifespan"}, receive, send))
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def test_a_huge_timestamp_is_answered_401_over_asgi():
+    placed = []
+    app = AsyncWebhookApp(SECRET, on_validate=lambda o: o.amounts, on_place=placed.append)
+    raw = encode(order_body())
+    messages = [{"type": "http.request", "body": raw, "more_body": False}]
+    sent = []
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/place",
+             "headers": [(b"signature", sign(raw, SECRET)["Signature"].encode()), (b"timestamp", b"9" * 400),
+                         (b"content-length", str(len(raw)).encode())]}
+    run(app(scope, receive, send))
+    assert sent[0]["status"] == 401
+    problem = json.loads(sent[1]["body"])
+    assert problem["errorCode"] == "UNAUTHENTICATED" and "invalid Timestamp header" in problem["detail"]
+    assert not placed
