@@ -77,7 +77,7 @@ def check_secrets(secret: Any) -> list:
         if not isinstance(item, (str, bytes)) or not item:
             raise InvalidRequestError("every webhook secret must be a non-empty str or bytes "
                                       "(an empty key signs for anyone)", field="secret")
-        if not item.strip("\x00" if isinstance(item, str) else b"\x00"):
+        if not _as_bytes(item, "secret").strip(b"\x00"):
             raise InvalidRequestError("a webhook secret of only NUL bytes signs like the empty key, "
                                       "which anyone can use", field="secret")
     return list(secrets)
