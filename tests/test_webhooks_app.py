@@ -388,6 +388,75 @@ class TestPlaceRunsOnce:
         assert status == 200 and answer["partnerOrderId"] == "POS-1" and headers["Idempotent-Replayed"] == "true"
         assert calls == ["ord-1"]
 
+    def test_a_handler_slower_than_the_lease_runs_once(self, caplog):
+        """The worker renews its claim while on_place runs: no second worker runs it meanwhile."""
+        store = InMemoryPlacedOrderStore()
+        entered, finish = threading.Event(), threading.Event()
+        calls = []
+
+        def on_place(order):
+            calls.append(order.order_id)
+            if len(calls) == 1:
+                entered.set()
+                assert finish.wait(30)     # a slow but live POS call
+            return f"POS-{len(calls)}"
+
+        worker_a = WebhookApp(SECRET, on_validate=lambda o: o.amounts, on_place=on_place, store=store,
+                              lease=0.3)
+        worker_b = WebhookApp(SECRET, on_validate=lambda o: o.amounts, on_place=on_place, store=store,
+                              lease=0.3)
+        with ThreadPoolExecutor(1) as pool:
+            first = pool.submit(deliver, worker_a, "/place", order_body())
+            assert entered.wait(10)
+            # A probe claim with the same lease expiring proves worker A's first lease is over.
+            store.claim("probe", 0.3)
+            wait_for(lambda: store.claim("probe", 30).state == "claimed", "the probe's lease to end",
+                     timeout=30)
+            status, headers, problem = deliver(worker_b, "/place", order_body())
+            assert status == 409 and problem["retryable"] is True
+            finish.set()
+            status, _, answer = first.result()
+            assert status == 200 and answer["partnerOrderId"] == "POS-1"
+        status, headers, answer = deliver(worker_b, "/place", order_body())
+        assert status == 200 and answer["partnerOrderId"] == "POS-1" and headers["Idempotent-Replayed"] == "true"
+        assert calls == ["ord-1"]
+
+    def test_a_late_answer_is_logged_and_never_replaces_the_recorded_one(self, caplog):
+        store = InMemoryPlacedOrderStore()
+        app = WebhookApp(SECRET, on_validate=lambda o: o.amounts, on_place=lambda o: "POS-late", store=store)
+        original_claim = store.claim
+
+        def claim_then_lose_it(order_id, lease):
+            found = original_claim(order_id, lease)
+            # Another worker records its answer meanwhile (as if this lease had run out).
+            store.complete(order_id, "someone-else", {"partnerOrderId": "POS-first", "amounts": {"subTotal": 1}})
+            return found
+
+        store.claim = claim_then_lose_it
+        with caplog.at_level(logging.ERROR, logger="gettcommerce.webhooks"):
+            deliver(app, "/place", order_body())
+        store.claim = original_claim
+        assert store.get("ord-1")["partnerOrderId"] == "POS-first"
+        assert any("POS-late" in r.getMessage() and r.levelno == logging.ERROR for r in caplog.records)
+        assert deliver(app, "/place", order_body())[2]["partnerOrderId"] == "POS-first"
+
+    def test_a_lost_claim_is_logged_while_the_handler_runs(self, caplog):
+        class LosingStore(InMemoryPlacedOrderStore):
+            def renew(self, order_id, token, lease):
+                return False       # e.g. the process stalled past its lease and another took over
+
+        def on_place(order):
+            wait_for(lambda: any("lost the claim" in r.getMessage() for r in caplog.records),
+                     "the heartbeat to report the lost claim", timeout=30)
+            return "POS-1"
+
+        app = WebhookApp(SECRET, on_validate=lambda o: o.amounts, on_place=on_place, store=LosingStore(),
+                         lease=0.3)
+        with caplog.at_level(logging.ERROR, logger="gettcommerce.webhooks"):
+            assert deliver(app, "/place", order_body())[0] == 200
+        lost = [r for r in caplog.records if "lost the claim" in r.getMessage()]
+        assert len(lost) == 1 and lost[0].levelno == logging.ERROR and "ord-1" in lost[0].getMessage()
+
     def test_dead_workers_claim_expires_after_the_lease(self, recorder):
         store = InMemoryPlacedOrderStore()
         store.claim("ord-1", 0.3)            # a worker that died inside on_place
@@ -421,3 +490,31 @@ class TestPlaceRunsOnce:
         assert status == 500 and problem["retryable"] is True
         assert not recorder.placed and "redis unreachable" in caplog.text
 
+
+
+class TestHostileTimestamp:
+    """A Timestamp too big for a float is refused like any bad Timestamp, never a 500."""
+
+    def test_a_huge_timestamp_is_answered_401_by_handle(self, app, recorder):
+        raw = encode(order_body())
+        headers = sign(raw, SECRET)
+        headers["Timestamp"] = "9" * 400
+        status, out_headers, payload = app.handle("POST", "/place", headers, raw)
+        problem = json.loads(payload)
+        assert status == 401 and dict(out_headers)["Content-Type"] == "application/problem+json"
+        assert_problem(problem, 401, "UNAUTHENTICATED")
+        assert "invalid Timestamp header" in problem["detail"]
+        assert not recorder.placed
+
+    def test_a_huge_timestamp_is_answered_401_by_wsgi(self, app, recorder):
+        import io
+        import sys
+        raw = encode(order_body())
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/place", "CONTENT_LENGTH": str(len(raw)),
+                   "CONTENT_TYPE": "application/json", "wsgi.input": io.BytesIO(raw), "wsgi.errors": sys.stderr,
+                   "HTTP_SIGNATURE": sign(raw, SECRET)["Signature"], "HTTP_TIMESTAMP": "9" * 400}
+        started = []
+        payload = b"".join(app(environ, lambda status, headers, *exc: started.append((status, headers))))
+        assert started[0][0].startswith("401 ")
+        assert_problem(json.loads(payload), 401, "UNAUTHENTICATED")
+        assert not recorder.placed

@@ -227,3 +227,59 @@ def test_asgi_lifespan(app):
 
     run(app({"type": "lifespan"}, receive, send))
     assert sent == ["lifespan.startup.complete", "lifespan.shutdown.complete"]
+
+
+def test_a_huge_timestamp_is_answered_401_over_asgi():
+    placed = []
+    app = AsyncWebhookApp(SECRET, on_validate=lambda o: o.amounts, on_place=placed.append)
+    raw = encode(order_body())
+    messages = [{"type": "http.request", "body": raw, "more_body": False}]
+    sent = []
+
+    async def receive():
+        return messages.pop(0)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/place",
+             "headers": [(b"signature", sign(raw, SECRET)["Signature"].encode()), (b"timestamp", b"9" * 400),
+                         (b"content-length", str(len(raw)).encode())]}
+    run(app(scope, receive, send))
+    assert sent[0]["status"] == 401
+    problem = json.loads(sent[1]["body"])
+    assert problem["errorCode"] == "UNAUTHENTICATED" and "invalid Timestamp header" in problem["detail"]
+    assert not placed
+
+
+def test_an_async_handler_slower_than_the_lease_runs_once():
+    """AsyncWebhookApp renews its claim too while an async on_place awaits a slow POS."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from webhook_services import wait_for
+
+    store = InMemoryPlacedOrderStore()
+    entered, finish = threading.Event(), threading.Event()
+    calls = []
+
+    async def on_place(order):
+        calls.append(order.order_id)
+        entered.set()
+        await asyncio.get_running_loop().run_in_executor(None, finish.wait, 30)
+        return "POS-async"
+
+    worker_a = AsyncWebhookApp(SECRET, on_validate=lambda o: o.amounts, on_place=on_place, store=store, lease=0.3)
+    worker_b = WebhookApp(SECRET, on_validate=lambda o: o.amounts, on_place=lambda o: "POS-twice", store=store,
+                          lease=0.3)
+    raw = encode(order_body())
+    with ThreadPoolExecutor(1) as pool:
+        first = pool.submit(lambda: run(worker_a.handle("POST", "/place", sign(raw, SECRET), raw)))
+        assert entered.wait(10)
+        store.claim("probe", 0.3)       # its expiry proves worker A's first lease is over
+        wait_for(lambda: store.claim("probe", 30).state == "claimed", "the probe's lease to end", timeout=30)
+        assert worker_b.handle("POST", "/place", sign(raw, SECRET), raw)[0] == 409
+        finish.set()
+        status, _, payload = first.result()
+    assert status == 200 and json.loads(payload)["partnerOrderId"] == "POS-async"
+    status, _, payload = worker_b.handle("POST", "/place", sign(raw, SECRET), raw)
+    assert json.loads(payload)["partnerOrderId"] == "POS-async" and calls == ["ord-1"]

@@ -100,3 +100,36 @@ class TestVerify:
         with pytest.raises(WebhookVerificationError, match="stale"):
             verify(self.body, sign(self.body, SECRET, timestamp=NOW), SECRET, tolerance=0.5, now=NOW + 0.6)
 
+
+    @pytest.mark.parametrize("timestamp", ["9" * 400, "-" + "9" * 400, "1" + "0" * 30])
+    def test_a_huge_timestamp_is_a_verification_error_not_an_overflow(self, timestamp):
+        # int("9"*400) - float overflows: that must be a 401, not an unauthenticated 500.
+        headers = sign(self.body, SECRET, timestamp=NOW)
+        headers["Timestamp"] = timestamp
+        with pytest.raises(WebhookVerificationError, match="invalid Timestamp header"):
+            verify(self.body, headers, SECRET, now=NOW)
+
+    @pytest.mark.parametrize("secret", ["\x00", b"\x00", "\x00\x00\x00", bytearray(b"\x00"),
+                                        ["whsec_ok", "\x00"], [b"\x00\x00"], ("\x00",)])
+    def test_a_secret_of_only_nul_bytes_is_refused(self, secret):
+        # HMAC pads a key with NULs: "\x00" signs exactly like the empty key anyone can use.
+        forged = sign(self.body, b"", timestamp=NOW)
+        with pytest.raises(InvalidRequestError) as info:
+            verify(self.body, forged, secret, now=NOW)
+        assert info.value.field == "secret"
+
+    def test_a_secret_with_nul_bytes_and_more_still_works(self):
+        secret = b"\x00whsec\x00"
+        verify(self.body, sign(self.body, secret, timestamp=NOW), secret, now=NOW)
+
+    @pytest.mark.parametrize("tolerance", [1e308, 2 ** 64, 86400.5, 10 ** 400])
+    def test_a_tolerance_past_a_day_is_refused(self, tolerance):
+        # 1e308 s or 2**64 s would switch the replay window off.
+        ancient = sign(self.body, SECRET, timestamp=NOW - 10 ** 9)
+        with pytest.raises(InvalidRequestError, match="tolerance") as info:
+            verify(self.body, ancient, SECRET, tolerance=tolerance, now=NOW)
+        assert info.value.field == "tolerance"
+
+    def test_a_tolerance_of_one_day_is_the_most_allowed(self):
+        day_old = sign(self.body, SECRET, timestamp=NOW - 86400)
+        verify(self.body, day_old, SECRET, tolerance=86400, now=NOW)

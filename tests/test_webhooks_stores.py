@@ -18,6 +18,7 @@ from webhook_services import fresh_database, start_postgres, start_redis, wait_f
 
 ANSWER = {"partnerOrderId": "P-1", "amounts": {"subTotal": 19.8, "total": 19.8},
           "estimatedReadyAt": "2026-01-30T12:00:00.000Z"}
+OTHER = {"partnerOrderId": "P-2", "amounts": {"subTotal": 19.8, "total": 19.8}}
 
 
 class StoreContract:
@@ -61,6 +62,42 @@ class StoreContract:
         assert store.claim(order_id, 30).state == "busy"
         store.complete(order_id, taken[-1].token, ANSWER)
         assert store.claim(order_id, 30).answer == ANSWER
+
+    def test_a_recorded_answer_is_never_overwritten(self, store, order_id):
+        claim = store.claim(order_id, 30)
+        assert store.complete(order_id, claim.token, ANSWER) is True
+        assert store.complete(order_id, claim.token, OTHER) is False       # a second complete
+        assert store.complete(order_id, claim.token, None) is False
+        assert store.claim(order_id, 30).answer == ANSWER and store.get(order_id) == ANSWER
+        failed = order_id + "-f"
+        claim = store.claim(failed, 30)
+        assert store.complete(failed, claim.token, None) is True
+        assert store.complete(failed, claim.token, ANSWER) is False
+        assert store.claim(failed, 30).state == "failed" and store.get(failed) is None
+
+    def test_a_late_complete_after_a_takeover_never_overwrites(self, store, order_id):
+        slow = store.claim(order_id, 0.3)          # a live worker whose lease ran out
+        taken = []
+        wait_for(lambda: taken.append(store.claim(order_id, 30)) or taken[-1].state == "claimed",
+                 "the lease to expire", timeout=30)
+        assert store.renew(order_id, slow.token, 30) is False     # its claim is gone
+        assert store.complete(order_id, taken[-1].token, ANSWER) is True
+        assert store.complete(order_id, slow.token, OTHER) is False
+        assert store.claim(order_id, 30).answer == ANSWER and store.get(order_id) == ANSWER
+
+    def test_renew_keeps_a_live_claim_past_its_lease(self, store, order_id):
+        live = store.claim(order_id, 0.3)
+        assert store.renew(order_id, live.token, 3600) is True
+        assert store.renew(order_id, "not-the-token", 3600) is False
+        # Another claim with the same short lease expiring proves the first lease's time is over.
+        probe = store.claim(order_id + "-probe", 0.3)
+        assert probe.state == "claimed"
+        wait_for(lambda: store.claim(order_id + "-probe", 30).state == "claimed",
+                 "the probe's lease to expire", timeout=30)
+        assert store.claim(order_id, 30).state == "busy"          # renewed: still held
+        assert store.complete(order_id, live.token, ANSWER) is True
+        assert store.renew(order_id, live.token, 30) is False     # completed: nothing to renew
+        assert store.get(order_id) == ANSWER
 
     def test_concurrent_claims_one_winner(self, store, order_id):
         barrier = threading.Barrier(8)

@@ -126,6 +126,47 @@ def _json_ready(answer: Dict[str, Any]) -> Tuple[Dict[str, Any], bytes]:
     return json.loads(payload), payload
 
 
+class _Heartbeat:
+    """Renews a place claim every ``lease / 3`` seconds while on_place runs, in a daemon thread.
+
+    A live worker, however slow its POS, keeps its claim; a worker that
+    dies stops renewing, so its claim still expires after the lease.  A
+    store without ``renew`` gets no heartbeat.
+    """
+
+    def __init__(self, store: Any, order_id: str, token: Optional[str], lease: float,
+                 request_id: str) -> None:
+        self._stopped = threading.Event()
+        renew = getattr(store, "renew", None)
+        if callable(renew):
+            self._thread: Optional[threading.Thread] = threading.Thread(
+                target=self._run, args=(renew, order_id, token, lease, request_id),
+                name=f"gett-lease-{order_id}"[:60], daemon=True)
+            self._thread.start()
+        else:
+            self._thread = None
+
+    def stop(self) -> None:
+        # Not joined: a renew in flight must not hold up the answer (or an event loop).
+        self._stopped.set()
+
+    def _run(self, renew: Callable[..., Any], order_id: str, token: Optional[str], lease: float,
+             request_id: str) -> None:
+        while not self._stopped.wait(lease / 3):
+            try:
+                held = renew(order_id, token, lease)
+            except Exception:
+                # Keep trying: the claim lives until its lease ends, and the store may come back.
+                logger.exception("could not renew the claim on order %s; retrying (requestId %s)",
+                                 order_id, request_id)
+                continue
+            if held is False and not self._stopped.is_set():
+                logger.error("lost the claim on order %s while on_place runs (its %g s lease ran out "
+                             "before a renewal); another delivery may run on_place too (requestId %s)",
+                             order_id, lease, request_id)
+                return
+
+
 class _Refused(Exception):
     """A handler's outcome that is already a Response (refusal or failure)."""
 
@@ -308,9 +349,11 @@ class WebhookCore:
                                 f"The partner's on_place ran for order {order_id} but its answer was "
                                 "unusable; see its logs", instance, request_id)
         token = claim.token
+        heartbeat = _Heartbeat(self._claims, order_id, token, self.lease, request_id)
         try:
             outcome = yield from self._call("on_place", self.on_place, order, instance, request_id)
         except _Refused as refused:
+            heartbeat.stop()
             # A refusal or a failure places nothing: give the claim back so Gett's retry tries again.
             try:
                 yield (self._claims.release, (order_id, token), IO)
@@ -318,6 +361,8 @@ class WebhookCore:
                 logger.exception("could not release the claim on order %s; a retry waits for its lease "
                                  "(requestId %s)", order_id, request_id)
             return refused.response
+        finally:
+            heartbeat.stop()    # also when the request is cancelled (the generator is closed)
         try:
             answer, payload = _json_ready(_place_wire(outcome, order))
         except (TypeError, ValueError) as exc:
@@ -327,19 +372,28 @@ class WebhookCore:
                                            retryable=False)
             yield from self._complete(order_id, token, None, request_id)
             return failure
-        yield from self._complete(order_id, token, answer, request_id)
+        recorded = yield from self._complete(order_id, token, answer, request_id)
+        if recorded is False:
+            logger.error("on_place for order %s answered partnerOrderId %r after another answer had been "
+                         "recorded (its claim was lost: the store was unreachable to renew it, or the process "
+                         "stalled past the %g s lease); the recorded answer stays, and the POS may hold this "
+                         "order twice (requestId %s)", order_id, answer["partnerOrderId"], self.lease,
+                         request_id)
         logger.info("placed order %s as %s (requestId %s)", order_id, answer["partnerOrderId"], request_id)
         return 200, [("Content-Type", "application/json")], payload
 
     def _complete(self, order_id: str, token: Optional[str], answer: Optional[Dict[str, Any]],
-                  request_id: str) -> Generator[Step, Any, None]:
+                  request_id: str) -> Generator[Step, Any, Optional[bool]]:
+        """The store's complete(): False when an earlier answer was kept instead of this one."""
         try:
-            yield (self._claims.complete, (order_id, token, answer), IO)
+            recorded = yield (self._claims.complete, (order_id, token, answer), IO)
+            return recorded is not False      # stores written before complete() returned a bool: None
         except Exception:
             # The order is in the POS now; answering 500 would make Gett
             # retry and the retry would place it twice.  Say so loudly.
             logger.exception("order %s placed but its answer could not be stored; a delivery after the "
                              "lease would call on_place again (requestId %s)", order_id, request_id)
+            return None
 
     def _call(self, name: str, handler: Callable[[IncomingOrder], Any], order: IncomingOrder,
               instance: str, request_id: str) -> Generator[Step, Any, Any]:
@@ -445,8 +499,10 @@ class WebhookApp(WebhookCore):
     orderId; later deliveries replay its answer, a concurrent one in another
     worker gets a retryable 409.  A handler that returned is never run again
     for that orderId (an unusable answer is logged and answered 500); one
-    that raised may be run again by Gett's retry; one whose worker died is
-    run again after ``lease`` seconds.  Several workers or machines need a
+    that raised may be run again by Gett's retry.  While ``on_place`` runs,
+    its claim is renewed every ``lease / 3`` seconds, so a slow but live
+    handler keeps it; one whose worker died is run again after ``lease``
+    seconds.  A recorded answer is never overwritten.  Several workers or machines need a
     shared store: :class:`RedisStore`, :class:`SQLStore` or
     ``gettcommerce.contrib.django.DjangoStore``.
 

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import math
 import time
 from typing import Dict, Iterable, List, Mapping, Optional, Protocol, Sequence, Tuple, Union, cast
 
@@ -25,6 +24,9 @@ class SupportsHeaderItems(Protocol):
 #: What ``verify``/``header`` accept as request headers: a mapping or any
 #: object with ``items()``, or (name, value) pairs such as ASGI's byte pairs.
 Headers = Union[Mapping[str, str], SupportsHeaderItems, Iterable[HeaderPair]]
+
+MAX_TOLERANCE = 86400      # seconds; a wider window would hardly limit replays at all
+_MAX_TIMESTAMP = 2 ** 53   # beyond any real clock, and still exact as a float
 
 
 def _as_bytes(value: Union[str, bytes, bytearray, memoryview], what: str) -> bytes:
@@ -78,7 +80,9 @@ def check_secrets(secret: object) -> List[Union[str, bytes]]:
     """The secret(s) as a non-empty list of non-empty str/bytes, else InvalidRequestError.
 
     An empty secret would accept a signature anyone can compute (HMAC with
-    an empty key), so it is refused, alone or inside a list.
+    an empty key), so it is refused, alone or inside a list.  So is a secret
+    of only NUL bytes: HMAC pads its key with NULs, so ``"\\x00"`` signs
+    exactly like the empty key.
     """
     secrets = [secret] if isinstance(secret, (str, bytes)) else secret
     if not isinstance(secrets, (list, tuple)) or not secrets:
@@ -89,17 +93,30 @@ def check_secrets(secret: object) -> List[Union[str, bytes]]:
         if not isinstance(item, (str, bytes)) or not item:
             raise InvalidRequestError("every webhook secret must be a non-empty str or bytes "
                                       "(an empty key signs for anyone)", field="secret")
+        if not _as_bytes(item, "secret").strip(b"\x00"):
+            raise InvalidRequestError("a webhook secret of only NUL bytes signs like the empty key, "
+                                      "which anyone can use", field="secret")
         checked.append(item)
     return checked
 
 
 def check_tolerance(tolerance: object) -> float:
-    """A positive, finite number of seconds, else InvalidRequestError (NaN would accept any time)."""
+    """Seconds with 0 < tolerance <= MAX_TOLERANCE (a day), else InvalidRequestError.
+
+    NaN would accept any time, and 1e308 or 2**64 seconds would switch the
+    replay window off.
+    """
     if (isinstance(tolerance, bool) or not isinstance(tolerance, (int, float))
-            or not math.isfinite(tolerance) or tolerance <= 0):
-        raise InvalidRequestError(f"tolerance must be a positive, finite number of seconds, "
-                                  f"not {tolerance!r}", field="tolerance", value=tolerance)
-    return tolerance
+            or not 0 < tolerance <= MAX_TOLERANCE):      # False for NaN too
+        try:
+            shown = repr(tolerance)
+        except ValueError:     # an int past Python's digit limit
+            shown = "an int of more than 4300 digits"
+        shown = shown if len(shown) <= 40 else shown[:40] + "..."
+        raise InvalidRequestError(f"tolerance must be a number of seconds above 0 and at most "
+                                  f"{MAX_TOLERANCE} (a day), not {shown}", field="tolerance",
+                                  value=tolerance)
+    return cast(float, tolerance)
 
 
 def verify(body: Union[str, bytes], headers: Headers, secret: Union[Secret, Sequence[Secret]], *,
@@ -108,9 +125,11 @@ def verify(body: Union[str, bytes], headers: Headers, secret: Union[Secret, Sequ
 
     ``body`` must be the raw bytes as received (not re-serialized JSON).
     ``secret`` may be a list of secrets while one is being rotated: the
-    request is accepted when any of them matches.  An empty secret or a
-    non-finite ``tolerance`` raises InvalidRequestError: both would accept
-    forged or arbitrarily old requests.
+    request is accepted when any of them matches.  An empty (or all-NUL)
+    secret, or a ``tolerance`` outside (0, 86400] seconds, raises
+    InvalidRequestError: they would accept forged or arbitrarily old requests.
+    A Timestamp that is not a plausible integer (``"9" * 400`` included) is
+    a WebhookVerificationError like any bad signature.
 
     The Timestamp header is not part of the signed data (Gett signs the body
     only), so the tolerance window refuses stale deliveries but does not
@@ -131,6 +150,8 @@ def verify(body: Union[str, bytes], headers: Headers, secret: Union[Secret, Sequ
         raise WebhookVerificationError("missing Timestamp header")
     try:
         ts = int(timestamp.strip())
+        if not -_MAX_TIMESTAMP <= ts <= _MAX_TIMESTAMP:
+            raise ValueError   # "9" * 400 would overflow the float arithmetic below
     except ValueError:
         raise WebhookVerificationError(f"invalid Timestamp header: {timestamp[:40]!r}") from None
     current = time.time() if now is None else now

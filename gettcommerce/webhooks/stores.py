@@ -10,14 +10,19 @@ partner's POS from creating the order twice is this record, keyed by
    (the stored answer: replay it), ``Claim.failed`` (the handler ran but its
    answer was unusable: never run it again) or ``Claim.busy`` (another
    worker is running the handler now: answer a retryable refusal).
-2. ``complete(order_id, token, answer)`` after the handler returned: the
+2. ``renew(order_id, token, lease)`` every ``lease / 3`` seconds while the
+   handler runs: a slow but live worker keeps its claim (False: the claim
+   is no longer this token's).
+3. ``complete(order_id, token, answer)`` after the handler returned: the
    answer (JSON-ready dict, or None when it was unusable) is kept for
-   ``ttl`` and replayed to every later delivery.
-3. ``release(order_id, token)`` when the handler raised: nothing was
+   ``ttl`` and replayed to every later delivery.  A recorded answer is
+   never overwritten: complete() returns False and keeps the first one.
+4. ``release(order_id, token)`` when the handler raised: nothing was
    placed, so Gett's retry may run it again.
 
-A worker that dies inside ``on_place`` neither completes nor releases; its
-claim expires after ``lease`` seconds and the next delivery claims again.
+A worker that dies inside ``on_place`` neither renews, completes nor
+releases; its claim expires after ``lease`` seconds and the next delivery
+claims again.
 """
 from __future__ import annotations
 
@@ -80,8 +85,20 @@ class PlacedOrderStore(Protocol):
     def claim(self, order_id: str, lease: float) -> Claim:
         """Atomically take the right to run on_place for ``order_id`` for ``lease`` seconds."""
 
-    def complete(self, order_id: str, token: str, answer: Optional[Dict[str, Any]]) -> None:
-        """Record the handler's answer (None: it ran but its answer was unusable)."""
+    def complete(self, order_id: str, token: str, answer: Optional[Dict[str, Any]]) -> bool:
+        """Record the handler's answer (None: it ran but its answer was unusable).
+
+        Records it while ``token`` holds the claim, or when no answer is
+        recorded yet; never overwrites a recorded answer.  True when this
+        answer is now the recorded one, False when an earlier one stays.
+        """
+
+    def renew(self, order_id: str, token: str, lease: float) -> bool:
+        """Extend ``token``'s claim to ``lease`` seconds from now; False if it no longer holds it.
+
+        Optional: a store without it gets no heartbeat (a handler slower
+        than the lease may then run twice).
+        """
 
     def release(self, order_id: str, token: str) -> None:
         """Give a claim back without an answer: the handler failed, a retry may run it."""
@@ -155,14 +172,24 @@ class InMemoryPlacedOrderStore:
             self._claims[order_id] = (token, now + lease)
             return Claim.claimed(token)
 
-    def complete(self, order_id: str, token: str, answer: Optional[Dict[str, Any]]) -> None:
+    def complete(self, order_id: str, token: str, answer: Optional[Dict[str, Any]]) -> bool:
         with self._lock:
+            if order_id in self._entries or order_id in self._failed:
+                return False      # never overwrite a recorded answer
             self._claims.pop(order_id, None)
             if answer is None:
                 self._failed[order_id] = None
                 self._trim(self._failed)
             else:
                 self._store(order_id, answer)
+            return True
+
+    def renew(self, order_id: str, token: str, lease: float) -> bool:
+        with self._lock:
+            if self._claims.get(order_id, ("",))[0] != token:
+                return False
+            self._claims[order_id] = (token, time.monotonic() + lease)
+            return True
 
     def release(self, order_id: str, token: str) -> None:
         with self._lock:
@@ -226,12 +253,17 @@ class _LockedGetSetStore:
             self._held[token] = manager
         return Claim.claimed(token)
 
-    def complete(self, order_id: str, token: str, answer: Optional[Dict[str, Any]]) -> None:
+    def complete(self, order_id: str, token: str, answer: Optional[Dict[str, Any]]) -> bool:
         try:
             if answer is not None:
                 self.store.set(order_id, answer)
         finally:
             self.release(order_id, token)
+        return True
+
+    def renew(self, order_id: str, token: str, lease: float) -> bool:
+        with self._guard:
+            return token in self._held      # no lease: the lock is held until complete/release
 
     def release(self, order_id: str, token: str) -> None:
         with self._guard:
@@ -243,6 +275,7 @@ class _LockedGetSetStore:
 def as_claim_store(store: Any) -> Any:
     """``store`` itself when it speaks the claim protocol, else a wrapper for get/set stores."""
     if all(callable(getattr(store, name, None)) for name in ("claim", "complete", "release")):
+        # renew() is optional (stores written before it get no heartbeat).
         return store
     if callable(getattr(store, "get", None)) and callable(getattr(store, "set", None)):
         return _LockedGetSetStore(store)
@@ -262,6 +295,10 @@ if v and string.sub(v, 1, 2) ~= 'R:' then return 0 end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
 if v == 'R:' .. ARGV[3] then return 1 end
 return 2
+"""
+_REDIS_RENEW = """
+if redis.call('GET', KEYS[1]) == 'R:' .. ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0
 """
 _REDIS_RELEASE = """
 if redis.call('GET', KEYS[1]) == 'R:' .. ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -315,9 +352,13 @@ class RedisStore:
             return Claim.claimed(token)
         return self._existing(self.client.get(key))
 
-    def complete(self, order_id: str, token: str, answer: Optional[Dict[str, Any]]) -> None:
+    def complete(self, order_id: str, token: str, answer: Optional[Dict[str, Any]]) -> bool:
         value = "F:" if answer is None else "D:" + (encode_answer(answer) or "")
-        self.client.eval(_REDIS_COMPLETE, 1, self.key(order_id), value, self.ttl, token)
+        return int(self.client.eval(_REDIS_COMPLETE, 1, self.key(order_id), value, self.ttl, token)) != 0
+
+    def renew(self, order_id: str, token: str, lease: float) -> bool:
+        return int(self.client.eval(_REDIS_RENEW, 1, self.key(order_id), token,
+                                    max(1, int(lease * 1000)))) == 1
 
     def release(self, order_id: str, token: str) -> None:
         self.client.eval(_REDIS_RELEASE, 1, self.key(order_id), token)
@@ -402,17 +443,28 @@ class SQLStore:
                         (token, now + lease, now, order_id, held))
             return Claim.claimed(token) if cur.rowcount == 1 else BUSY_CLAIM
 
-    def complete(self, order_id: str, token: str, answer: Optional[Dict[str, Any]]) -> None:
+    def complete(self, order_id: str, token: str, answer: Optional[Dict[str, Any]]) -> bool:
         state = "failed" if answer is None else "done"
         with self._cursor() as (cur, q):
+            # Only a row still running (no answer yet) is updated: a recorded answer is never overwritten.
             cur.execute(q(f"UPDATE {self.table} SET state = ?, answer = ?, token = NULL, lease_until = NULL, "
                           "updated_at = ? WHERE order_id = ? AND state = 'running'"),
                         (state, encode_answer(answer), time.time(), order_id))
-            if cur.rowcount == 0:
-                # The claim was taken over and given back meanwhile: record the answer anyway.
-                cur.execute(q(f"INSERT INTO {self.table} (order_id, state, answer, updated_at) "
-                              "VALUES (?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING"),
-                            (order_id, state, encode_answer(answer), time.time()))
+            if cur.rowcount == 1:
+                return True
+            # The claim was taken over and given back meanwhile: record the answer unless one is.
+            cur.execute(q(f"INSERT INTO {self.table} (order_id, state, answer, updated_at) "
+                          "VALUES (?, ?, ?, ?) ON CONFLICT (order_id) DO NOTHING"),
+                        (order_id, state, encode_answer(answer), time.time()))
+            return cur.rowcount == 1
+
+    def renew(self, order_id: str, token: str, lease: float) -> bool:
+        now = time.time()
+        with self._cursor() as (cur, q):
+            cur.execute(q(f"UPDATE {self.table} SET lease_until = ?, updated_at = ? "
+                          "WHERE order_id = ? AND state = 'running' AND token = ?"),
+                        (now + lease, now, order_id, token))
+            return cur.rowcount == 1
 
     def release(self, order_id: str, token: str) -> None:
         with self._cursor() as (cur, q):

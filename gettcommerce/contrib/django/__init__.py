@@ -129,18 +129,26 @@ class DjangoStore:
             token=token, lease_until=now + lease, updated_at=_now())
         return Claim.claimed(token) if taken == 1 else BUSY_CLAIM
 
-    def complete(self, order_id: str, token: str, answer: Optional[Dict[str, Any]]) -> None:
+    def complete(self, order_id: str, token: str, answer: Optional[Dict[str, Any]]) -> bool:
         state = "failed" if answer is None else "done"
         text = encode_answer(answer)
+        # Only a row still running (no answer yet) is updated: a recorded answer is never overwritten.
         updated = self._rows().filter(order_id=order_id, state="running").update(
             state=state, answer=text, token=None, lease_until=None, updated_at=_now())
-        if updated == 0:
-            from django.db import IntegrityError, transaction
-            try:
-                with transaction.atomic(using=self.using):
-                    self._rows().create(order_id=order_id, state=state, answer=text)
-            except IntegrityError:
-                pass   # recorded by another delivery meanwhile
+        if updated == 1:
+            return True
+        from django.db import IntegrityError, transaction
+        try:
+            with transaction.atomic(using=self.using):
+                self._rows().create(order_id=order_id, state=state, answer=text)
+        except IntegrityError:
+            return False   # recorded by another delivery meanwhile: that answer stays
+        return True
+
+    def renew(self, order_id: str, token: str, lease: float) -> bool:
+        renewed = self._rows().filter(order_id=order_id, state="running", token=token).update(
+            lease_until=time.time() + lease, updated_at=_now())
+        return renewed == 1
 
     def release(self, order_id: str, token: str) -> None:
         self._rows().filter(order_id=order_id, state="running", token=token).delete()
