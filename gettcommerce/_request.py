@@ -76,6 +76,7 @@ class Page(NamedTuple):
 
     items: List[Any]
     has_more: bool
+    total: Optional[int] = None  # the answer's totalCount, when it gives one
 
 
 class Executor(Protocol):
@@ -171,7 +172,7 @@ class Pages:
     as the page before, or no items while ``hasMore`` is true.
     """
 
-    __slots__ = ("endpoint", "page_size", "read", "timeout", "offset", "spent", "_last_ids")
+    __slots__ = ("endpoint", "page_size", "read", "timeout", "offset", "spent", "_seen")
 
     def __init__(self, endpoint: int, page_size: int, read: Callable[[Any, Request], Page],
                  timeout: float) -> None:
@@ -181,7 +182,7 @@ class Pages:
         self.timeout = timeout
         self.offset = 0
         self.spent = 0.0
-        self._last_ids: Optional[list] = None
+        self._seen: set = set()  # every store id the listing has brought so far
 
     def request(self) -> Request:
         return (self.endpoint, (), {"limit": self.page_size, "offset": self.offset}, None,
@@ -199,12 +200,16 @@ class Pages:
         if not page.items:
             raise APIConnectionError(f"Gett answered {name} at offset {self.offset} with no items "
                                      "but hasMore: true; stopping instead of asking again forever")
-        ids = _ids(page.items)
-        if ids == self._last_ids:
-            raise APIConnectionError(f"Gett answered {name} at offset {self.offset} with the same "
-                                     f"{len(ids)} item(s) as the page before and hasMore: true; "
-                                     "stopping instead of asking again forever")
-        self._last_ids = ids
+        # A page bringing no store id not seen before (the same page again, or
+        # pages cycling A,B,A,B) would be asked for forever: stop.
+        ids = set(_ids(page.items))
+        if ids <= self._seen:
+            raise APIConnectionError(f"Gett answered {name} at offset {self.offset} with "
+                                     f"{len(page.items)} item(s) all seen on earlier pages and "
+                                     "hasMore: true; stopping instead of asking again forever")
+        self._seen |= ids
+        if page.total is not None and self.offset + len(page.items) >= page.total:
+            return None  # totalCount reached: what hasMore says past it is not believed
         if self.spent >= self.timeout:
             raise APITimeoutError(f"{name}: the listing took more than {self.timeout:g} s "
                                   f"(timeout) over {self.offset // self.page_size + 1} page(s)")
