@@ -257,11 +257,46 @@ static void client_dealloc(CoreClient *self)
 
 static int check_open(CoreClient *self)
 {
+    gc_module_state *state = state_of_type(Py_TYPE(self));
+
     if (self->client == NULL || self->closed) {
-        PyErr_SetString(PyExc_RuntimeError, "the Client is closed");
+        PyErr_SetString(state != NULL ? state->closed_error : PyExc_RuntimeError,
+                        "the Client is closed");
         return -1;
     }
     return 0;
+}
+
+/* The ValueError/TypeError an argument check just set becomes a LocalError
+ * (its message kept, the original as __cause__), so that the Python layer can
+ * tell our refusals from a handler's exception.  Anything else is left as is. */
+static void localize_error(gc_module_state *state)
+{
+    PyObject *type, *value, *tb, *text, *local = NULL;
+
+    if (!PyErr_ExceptionMatches(PyExc_ValueError) && !PyErr_ExceptionMatches(PyExc_TypeError))
+        return;
+    if (PyErr_ExceptionMatches(state->local_error))
+        return;
+    PyErr_Fetch(&type, &value, &tb);
+    PyErr_NormalizeException(&type, &value, &tb);
+    text = value != NULL ? PyObject_Str(value) : NULL;
+    if (text != NULL)
+        local = PyObject_CallOneArg(state->local_error, text);
+    Py_XDECREF(text);
+    if (local == NULL) {
+        /* Could not build it (no memory): the original error stands. */
+        PyErr_Clear();
+        PyErr_Restore(type, value, tb);
+    } else {
+        if (tb != NULL)
+            PyException_SetTraceback(value, tb);
+        PyException_SetCause(local, value);  /* steals value */
+        Py_XDECREF(type);
+        Py_XDECREF(tb);
+        PyErr_SetObject(state->local_error, local);
+        Py_DECREF(local);
+    }
 }
 
 /* Count a call that is about to run without the GIL; returns the client. */
@@ -609,8 +644,10 @@ static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssiz
     if (check_open(self) < 0)
         return NULL;
     if (prepare_call(self, args[0], args[1], nargs > 2 ? args[2] : Py_None,
-                     nargs > 3 ? args[3] : Py_None, &p) < 0)
+                     nargs > 3 ? args[3] : Py_None, &p) < 0) {
+        localize_error(state);
         goto done;
+    }
     to_request(&p, &req);
     /* Converting the arguments can run Python code (a __str__, a finalizer,
      * another thread, a signal handler): the client may have been closed

@@ -43,9 +43,11 @@ __all__ = ["Client", "EP_GET_ONBOARDING", "EP_GET_STORE", "EP_GET_STORE_STATUS",
 
 logger = logging.getLogger("gettcommerce")
 
-# What core.request raises that settle() maps (anything else, e.g. a signal
-# handler's KeyboardInterrupt or SystemExit, propagates unchanged).
-_CORE_ERRORS = (_core.TransportError, ValueError, TypeError, RuntimeError)
+# What core.request raises that settle() maps: its transport errors and its
+# own refusals (bad argument, closed client).  Anything else -- whatever a
+# signal or logging handler raises, ValueError and RuntimeError included --
+# propagates unchanged, as it does from a batch.
+_CORE_ERRORS = (_core.TransportError, _core.LocalError)
 
 
 def _log_attempt(method: str, url: str, status: int, ms: float, attempt: int) -> None:

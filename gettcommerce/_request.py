@@ -102,8 +102,9 @@ def settle(request: Request, ok: bool, value: Any) -> Any:
 
     ``ok`` True: ``value`` is the parsed answer, read by the request.  ``ok``
     False: ``value`` is the C core's ``TransportError`` or a local refusal
-    (ValueError/TypeError: a path id with '/', a body that cannot be JSON;
-    RuntimeError: the client is closed).  Raises the public exception, with
+    (``_core.LocalError``, or in a batch ValueError/TypeError: a path id
+    with '/', a body that cannot be JSON; ``_core.ClientClosedError``: the
+    client is closed).  Raises the public exception, with
     the internal one suppressed: everything it knew is on the public error.
     Every executor (Client, Batch) goes through here.
     """
@@ -123,7 +124,7 @@ def public_error(exc: BaseException) -> GettError:
     """The public exception for what the C core raised (see :func:`settle`)."""
     if isinstance(exc, _core.TransportError):
         return from_transport_error(exc)
-    if isinstance(exc, RuntimeError):
+    if isinstance(exc, _core.ClientClosedError):
         return InvalidRequestError(f"the Client is closed; create a new Client ({exc})")
     return InvalidRequestError(str(exc))
 

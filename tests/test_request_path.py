@@ -4,10 +4,15 @@ answers, base URLs libcurl would refuse on every call, long RFC 3339 fractions."
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import signal
+import threading
 
 import pytest
 
 import gettcommerce as gett
+from gettcommerce import _core
+from gettcommerce._client import EP_GET_STORE
 from gettcommerce._wire import parse_rfc3339
 from conftest import API_KEY, Reply
 
@@ -66,3 +71,75 @@ def test_every_trailing_slash_of_base_url_is_stripped(server):
                                         ("2026-01-15T12:00:00.123456789012345+00:00", 123456)])
 def test_rfc3339_accepts_any_number_of_fractional_digits(text, micro):
     assert parse_rfc3339(text) == dt.datetime(2026, 1, 15, 12, 0, 0, micro, tzinfo=dt.timezone.utc)
+
+
+# ------------------------------------------------ a handler's exception is never disguised
+
+class Deadline(Exception):
+    pass
+
+
+@pytest.mark.skipif(not hasattr(signal, "pthread_kill"), reason="needs pthread_kill")
+@pytest.mark.parametrize("exc", [RuntimeError("handler"), ValueError("handler"), TypeError("handler"),
+                                 Deadline("handler")], ids=lambda e: type(e).__name__)
+def test_a_signal_handlers_exception_during_a_call_comes_out_unchanged(server, client, exc):
+    arrived, release = threading.Event(), threading.Event()
+
+    def answer(req):
+        arrived.set()
+        release.wait(10)
+        return Reply(200, {"storeId": "s1", "name": "n"})
+
+    def handler(signum, frame):
+        raise exc
+
+    def send_signal():
+        if arrived.wait(10):
+            signal.pthread_kill(main, signal.SIGUSR1)
+
+    server.default = answer
+    main = threading.get_ident()
+    previous = signal.signal(signal.SIGUSR1, handler)
+    sender = threading.Thread(target=send_signal)
+    sender.start()
+    try:
+        with pytest.raises(type(exc)) as info:
+            client.stores.get("s1")
+    finally:
+        release.set()
+        sender.join(10)
+        signal.signal(signal.SIGUSR1, previous)
+    assert info.value is exc and not isinstance(info.value, gett.GettError)
+
+
+class _Raising(logging.Handler):
+    def emit(self, record):
+        raise RuntimeError("log handler")
+
+
+def test_a_logging_handlers_exception_during_a_call_comes_out_unchanged(server, client):
+    server.default = lambda req: Reply(200, {"storeId": "s1", "name": "n"})
+    logger = logging.getLogger("gettcommerce")
+    handler, level = _Raising(), logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    try:
+        with pytest.raises(RuntimeError, match="log handler") as info:
+            client.stores.get("s1")
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert not isinstance(info.value, gett.GettError)
+
+
+def test_the_cores_own_refusals_are_still_invalid_request_errors(server):
+    client = gett.Client(api_key=API_KEY, base_url=server.url)
+    client.close()
+    with pytest.raises(gett.InvalidRequestError, match="closed"):
+        client.stores.get("s1")
+    with pytest.raises(_core.ClientClosedError):
+        client._core.request(EP_GET_STORE, ("s1",))
+    with gett.Client(api_key=API_KEY, base_url=server.url) as client:
+        with pytest.raises(_core.LocalError, match="store_id"):
+            client._core.request(EP_GET_STORE, ("a/b",))
+    assert server.requests == []
