@@ -257,11 +257,40 @@ static void client_dealloc(CoreClient *self)
 
 static int check_open(CoreClient *self)
 {
+    gc_module_state *state = state_of_type(Py_TYPE(self));
+
     if (self->client == NULL || self->closed) {
-        PyErr_SetString(PyExc_RuntimeError, "the Client is closed");
+        PyErr_SetString(state != NULL ? state->closed_error : PyExc_RuntimeError,
+                        "the Client is closed");
         return -1;
     }
     return 0;
+}
+
+/* The ValueError/TypeError an argument check just set becomes a LocalError
+ * (its message kept, the original as __cause__), so that the Python layer can
+ * tell our refusals from a handler's exception.  Anything else is left as is. */
+static void localize_error(gc_module_state *state)
+{
+    PyObject *original, *text, *local = NULL;
+
+    if (!PyErr_ExceptionMatches(PyExc_ValueError) && !PyErr_ExceptionMatches(PyExc_TypeError))
+        return;
+    if (PyErr_ExceptionMatches(state->local_error))
+        return;
+    original = gc_take_exception();      /* normalized, traceback attached */
+    text = original != NULL ? PyObject_Str(original) : NULL;
+    if (text != NULL)
+        local = PyObject_CallOneArg(state->local_error, text);
+    Py_XDECREF(text);
+    if (local == NULL) {
+        /* Could not build it (no memory): the original error stands. */
+        PyErr_Clear();
+        gc_give_exception(original);
+        return;
+    }
+    PyException_SetCause(local, original);  /* steals original */
+    gc_give_exception(local);               /* steals local */
 }
 
 /* Count a call that is about to run without the GIL; returns the client. */
@@ -610,8 +639,10 @@ static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssiz
     if (check_open(self) < 0)
         return NULL;
     if (prepare_call(self, args[0], args[1], nargs > 2 ? args[2] : Py_None,
-                     nargs > 3 ? args[3] : Py_None, &p) < 0)
+                     nargs > 3 ? args[3] : Py_None, &p) < 0) {
+        localize_error(state);
         goto done;
+    }
     to_request(&p, &req);
     /* Converting the arguments can run Python code (a __str__, a finalizer,
      * another thread, a signal handler): the client may have been closed
@@ -935,14 +966,21 @@ gc_py_call *gc_py_call_prepare(PyObject *obj, PyObject *endpoint, PyObject *para
         PyErr_NoMemory();
         return NULL;
     }
-    if (check_open((CoreClient *)obj) < 0 ||
-        prepare_call((CoreClient *)obj, endpoint, params, query, body, p) < 0) {
-        prepared_free(p);
-        PyMem_Free(p);
-        return NULL;
+    if (check_open((CoreClient *)obj) < 0)
+        goto error;
+    if (prepare_call((CoreClient *)obj, endpoint, params, query, body, p) < 0) {
+        /* A refusal of ours, as for a single call (LocalError). */
+        gc_module_state *state = state_of_type(Py_TYPE(obj));
+        if (state != NULL)
+            localize_error(state);
+        goto error;
     }
     to_request(p, req);
     return (gc_py_call *)p;
+error:
+    prepared_free(p);
+    PyMem_Free(p);
+    return NULL;
 }
 
 void gc_py_call_free(gc_py_call *call)

@@ -406,6 +406,8 @@ typedef struct gc_module_state {
     PyTypeObject *client_type;     /* _core.Client (client_py.c) */
     PyObject *transport_error;     /* _core.TransportError */
     PyObject *logger_hook;         /* None or callable(method, url, status, ms, attempt) */
+    PyObject *local_error;         /* _core.LocalError(ValueError): a refusal of our own */
+    PyObject *closed_error;        /* _core.ClientClosedError(LocalError, RuntimeError) */
 } gc_module_state;
 
 gc_module_state *gc_module_state_of(PyObject *module);

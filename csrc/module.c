@@ -35,10 +35,18 @@ PyDoc_STRVAR(transport_error_doc,
 "gettcommerce.errors maps it to the public exception tree; user code\n"
 "never needs to catch it.");
 
+PyDoc_STRVAR(local_error_doc,
+"The C core refusing a call itself, before anything is sent (a bad\n"
+"argument); ClientClosedError is the closed-client case.  Any other\n"
+"exception from a request (a signal or logging handler's) is not one.");
+
+PyDoc_STRVAR(closed_error_doc, "The Client is closed (a LocalError; also a RuntimeError).");
+
 static int core_exec(PyObject *module)
 {
     gc_module_state *state = gc_module_state_of(module);
     curl_version_info_data *info;
+    PyObject *bases;
 
     pthread_once(&curl_once, curl_init_once);
     if (curl_init_code != CURLE_OK) {
@@ -51,6 +59,22 @@ static int core_exec(PyObject *module)
     if (state->transport_error == NULL)
         return -1;
     if (PyModule_AddObjectRef(module, "TransportError", state->transport_error) < 0)
+        return -1;
+    state->local_error = PyErr_NewExceptionWithDoc(
+        "gettcommerce._core.LocalError", local_error_doc, PyExc_ValueError, NULL);
+    if (state->local_error == NULL)
+        return -1;
+    if (PyModule_AddObjectRef(module, "LocalError", state->local_error) < 0)
+        return -1;
+    bases = PyTuple_Pack(2, state->local_error, PyExc_RuntimeError);
+    if (bases == NULL)
+        return -1;
+    state->closed_error = PyErr_NewExceptionWithDoc(
+        "gettcommerce._core.ClientClosedError", closed_error_doc, bases, NULL);
+    Py_DECREF(bases);
+    if (state->closed_error == NULL)
+        return -1;
+    if (PyModule_AddObjectRef(module, "ClientClosedError", state->closed_error) < 0)
         return -1;
     state->logger_hook = Py_NewRef(Py_None);
     if (gc_interrupt_init() < 0)
@@ -75,6 +99,8 @@ static int core_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(state->client_type);
     Py_VISIT(state->transport_error);
     Py_VISIT(state->logger_hook);
+    Py_VISIT(state->local_error);
+    Py_VISIT(state->closed_error);
     return 0;
 }
 
@@ -84,6 +110,8 @@ static int core_clear(PyObject *module)
     Py_CLEAR(state->client_type);
     Py_CLEAR(state->transport_error);
     Py_CLEAR(state->logger_hook);
+    Py_CLEAR(state->local_error);
+    Py_CLEAR(state->closed_error);
     return 0;
 }
 

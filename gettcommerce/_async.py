@@ -50,7 +50,7 @@ from .models import (Address, Onboarding, Order, OrderState, OrderStatus, PauseR
 __all__ = ["AsyncClient", "AsyncStore", "AsyncOrder", "AsyncOnboarding"]
 
 # What engine.submit raises for a call refused locally (settle maps it).
-_CORE_ERRORS = (_core.TransportError, ValueError, TypeError, RuntimeError)
+_CORE_ERRORS = (_core.TransportError, _core.LocalError)
 
 # Bumped in a fork child: an AsyncClient made before the fork gets a fresh
 # engine there (the parent's sockets are abandoned, never closed).

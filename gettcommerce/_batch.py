@@ -23,6 +23,7 @@ those.
 """
 from __future__ import annotations
 
+import threading
 from typing import Any, List, Optional, Protocol, Tuple
 
 from . import _core
@@ -70,6 +71,9 @@ class Batch:
         self.progress: bool = progress
         self._requests: List[Request] = []
         self.results: Optional[List[Any]] = None
+        # Held while run() sends; a second run() meanwhile (another thread, a
+        # signal handler) is refused rather than sending the same calls twice.
+        self._running = threading.Lock()
         self.stores: StoresResource = StoresResource(client, self)  # type: ignore[arg-type]
         self.orders: OrdersResource = OrdersResource(client, self)  # type: ignore[arg-type]
         self.onboarding: OnboardingResource = OnboardingResource(client, self)  # type: ignore[arg-type]
@@ -113,8 +117,19 @@ class Batch:
 
         Finished calls are never sent again: on a finished batch this just
         returns ``results``; after an interrupted run it sends the calls
-        still :data:`NOT_RUN`.
+        still :data:`NOT_RUN`.  A run() while another run() of the same batch
+        is in progress (another thread, a signal handler) raises
+        InvalidRequestError and sends nothing.
         """
+        if not self._running.acquire(blocking=False):
+            raise InvalidRequestError("this batch is already running (in another thread or an "
+                                      "interrupted frame); wait for that run() to return")
+        try:
+            return self._run()
+        finally:
+            self._running.release()
+
+    def _run(self) -> List[Any]:
         results = self.results if self.results is not None else [NOT_RUN] * len(self._requests)
         todo = [i for i, result in enumerate(results) if result is NOT_RUN]
         core = self._client._core

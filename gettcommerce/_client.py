@@ -40,9 +40,11 @@ from .models import Order
 __all__ = ["Client", "EP_GET_ONBOARDING", "EP_GET_STORE", "EP_GET_STORE_STATUS", "EP_LIST_STORES",
            "EP_ORDER_STATUS", "EP_UPDATE_STORE"]
 
-# What core.request raises that settle() maps (anything else, e.g. a signal
-# handler's KeyboardInterrupt or SystemExit, propagates unchanged).
-_CORE_ERRORS = (_core.TransportError, ValueError, TypeError, RuntimeError)
+# What core.request raises that settle() maps: its transport errors and its
+# own refusals (bad argument, closed client).  Anything else -- whatever a
+# signal or logging handler raises, ValueError and RuntimeError included --
+# propagates unchanged, as it does from a batch.
+_CORE_ERRORS = (_core.TransportError, _core.LocalError)
 
 
 def _user_agent() -> str:
@@ -83,17 +85,27 @@ class _Secret:
 
 def _base_url(value: Any, allow_insecure_http: bool) -> str:
     """The base URL as the C core uses it: absolute http(s), no query or
-    fragment, one trailing '/' stripped (the one place it is stripped)."""
+    fragment, control character or bad port, trailing '/'s stripped (the one
+    place they are stripped)."""
     url = check_url(value, "base_url")
     parts = urlsplit(url)
     if "?" in url or "#" in url:
         raise InvalidRequestError(f"base_url {url!r} must not contain '?' or '#': every request "
                                   "path is appended to it", field="base_url", value=url)
+    if any(ord(c) < 33 or ord(c) == 127 or c in ';\\"<>`{}|^' for c in url):
+        raise InvalidRequestError(f"base_url {url!r} contains a space, control character or one "
+                                  "of ;\\\"<>`{}|^ that no request URL may carry",
+                                  field="base_url", value=url)
+    try:
+        parts.port
+    except ValueError as exc:
+        raise InvalidRequestError(f"base_url {url!r} has an invalid port ({exc})",
+                                  field="base_url", value=url) from None
     if parts.scheme == "http" and not allow_insecure_http and not _is_loopback(parts.hostname or ""):
         raise InvalidRequestError(
             f"base_url {url!r} is plain http to a non-loopback host: the API key would travel "
             "unencrypted; use https or pass allow_insecure_http=True", field="base_url", value=url)
-    return url[:-1] if url.endswith("/") else url
+    return url.rstrip("/")
 
 
 def _proxy(value: Any, base_url: str) -> Optional[str]:

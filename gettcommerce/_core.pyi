@@ -19,6 +19,12 @@ ENDPOINTS: Dict[str, Tuple[int, str, str, int, bool]]
 #   "interrupted" a batch call in flight when a signal handler raised (it may have reached Gett)
 _Kind = Literal["status", "timeout", "connection", "too_large", "decode", "nomem", "interrupted"]
 
+class LocalError(ValueError):
+    """The core refused a call itself, before sending anything (a bad argument)."""
+
+class ClientClosedError(LocalError, RuntimeError):
+    """The core client is closed."""
+
 class TransportError(Exception):
     kind: _Kind
     status: int

@@ -11,7 +11,7 @@ of a listing, so the executors differ only in *how* they run calls.
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Protocol, Tuple
+from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Protocol, Set, Tuple
 from urllib.parse import urlsplit
 
 from . import _core
@@ -109,6 +109,7 @@ class Page(NamedTuple):
 
     items: List[Any]
     has_more: bool
+    total: Optional[int] = None  # the answer's totalCount, when it gives one
 
 
 class Executor(Protocol):
@@ -134,8 +135,9 @@ def settle(request: Request, ok: bool, value: Any) -> Any:
 
     ``ok`` True: ``value`` is the parsed answer, read by the request.  ``ok``
     False: ``value`` is the C core's ``TransportError`` or a local refusal
-    (ValueError/TypeError: a path id with '/', a body that cannot be JSON;
-    RuntimeError: the client is closed).  Raises the public exception, with
+    (``_core.LocalError``, or in a batch ValueError/TypeError: a path id
+    with '/', a body that cannot be JSON; ``_core.ClientClosedError``: the
+    client is closed).  Raises the public exception, with
     the internal one suppressed: everything it knew is on the public error.
     Every executor (Client, Batch) goes through here.
     """
@@ -155,7 +157,7 @@ def public_error(exc: BaseException) -> GettError:
     """The public exception for what the C core raised (see :func:`settle`)."""
     if isinstance(exc, _core.TransportError):
         return from_transport_error(exc)
-    if isinstance(exc, RuntimeError):
+    if isinstance(exc, _core.ClientClosedError):
         return InvalidRequestError(f"the Client is closed; create a new Client ({exc})")
     return InvalidRequestError(str(exc))
 
@@ -204,7 +206,7 @@ class Pages:
     as the page before, or no items while ``hasMore`` is true.
     """
 
-    __slots__ = ("endpoint", "page_size", "read", "timeout", "offset", "spent", "_last_ids")
+    __slots__ = ("endpoint", "page_size", "read", "timeout", "offset", "spent", "_seen")
 
     def __init__(self, endpoint: int, page_size: int, read: Callable[[Any, Request], Page],
                  timeout: float) -> None:
@@ -214,7 +216,7 @@ class Pages:
         self.timeout: float = timeout
         self.offset: int = 0
         self.spent: float = 0.0
-        self._last_ids: Optional[List[Any]] = None
+        self._seen: Set[Any] = set()  # every store id the listing has brought so far
 
     def request(self) -> Request:
         return (self.endpoint, (), {"limit": self.page_size, "offset": self.offset}, None,
@@ -232,12 +234,16 @@ class Pages:
         if not page.items:
             raise APIConnectionError(f"Gett answered {name} at offset {self.offset} with no items "
                                      "but hasMore: true; stopping instead of asking again forever")
-        ids = _ids(page.items)
-        if ids == self._last_ids:
-            raise APIConnectionError(f"Gett answered {name} at offset {self.offset} with the same "
-                                     f"{len(ids)} item(s) as the page before and hasMore: true; "
-                                     "stopping instead of asking again forever")
-        self._last_ids = ids
+        # A page bringing no store id not seen before (the same page again, or
+        # pages cycling A,B,A,B) would be asked for forever: stop.
+        ids = set(_ids(page.items))
+        if ids <= self._seen:
+            raise APIConnectionError(f"Gett answered {name} at offset {self.offset} with "
+                                     f"{len(page.items)} item(s) all seen on earlier pages and "
+                                     "hasMore: true; stopping instead of asking again forever")
+        self._seen |= ids
+        if page.total is not None and self.offset + len(page.items) >= page.total:
+            return None  # totalCount reached: what hasMore says past it is not believed
         if self.spent >= self.timeout:
             raise APITimeoutError(f"{name}: the listing took more than {self.timeout:g} s "
                                   f"(timeout) over {self.offset // self.page_size + 1} page(s)")

@@ -211,16 +211,21 @@ class StoresResource(_Resource):
         return list(self.iter())
 
     def _store_page(self, raw: Any, request: Request) -> Page:
-        if raw is None:  # an empty body: no stores
-            return Page([], False)
+        # An empty listing is said explicitly ({"stores": [], ...} or []); an
+        # empty, null or {} body is a broken answer, not "no stores".
         if isinstance(raw, list):  # a bare array: the whole list at once
             return Page(iter_models(Store, raw, self._client), False)
         if not isinstance(raw, dict):
             raise TypeError("expected an object with 'stores' and 'hasMore', or an array of Stores")
-        items = raw.get("stores") or []
+        items = raw.get("stores")
+        if items is None:
+            raise TypeError("expected an object with 'stores' and 'hasMore', or an array of Stores")
         if not isinstance(items, list):
             raise TypeError("'stores' is not an array")
-        return Page(iter_models(Store, items, self._client), raw.get("hasMore") is True)
+        total = raw.get("totalCount")
+        if not isinstance(total, int) or isinstance(total, bool) or total < 0:
+            total = None
+        return Page(iter_models(Store, items, self._client), raw.get("hasMore") is True, total)
 
     def get(self, store_id: str) -> Store:
         return self._exec.execute((EP_GET_STORE, (store_id,), None, None, self._store, None))

@@ -394,3 +394,26 @@ def test_a_signal_during_a_batch_keeps_results_and_never_resends_a_call(server):
         signal.signal(signal.SIGUSR1, previous)
     sent = [r.path for r in server.requests]
     assert len(sent) == 5 and len(set(sent)) == 5
+
+
+def test_a_second_run_while_one_is_running_is_refused_and_nothing_is_sent_twice(server):
+    arrived, release = threading.Event(), threading.Event()
+
+    def answer(req):
+        arrived.set()
+        release.wait(10)
+        return Reply(200, {"storeId": "s1", "name": "n"})
+    server.default = answer
+    with gett.Client(api_key=API_KEY, base_url=server.url, timeout=10) as client:
+        batch = client.batch()
+        batch.stores.get("s1")
+        first = threading.Thread(target=batch.run)
+        first.start()
+        assert arrived.wait(10)
+        with pytest.raises(gett.InvalidRequestError, match="already running"):
+            batch.run()
+        release.set()
+        first.join(10)
+        assert batch.results[0].store_id == "s1"
+        assert batch.run()[0].store_id == "s1"  # a finished batch sends nothing again
+    assert len(server.requests) == 1
