@@ -535,7 +535,7 @@ static const char *kind_name(gc_kind kind)
 static PyObject *transport_error(gc_module_state *state, const prepared *p, const gc_response *resp)
 {
     static const char *names[] = {"kind", "status", "attempts", "method", "url", "endpoint",
-                                  "body", "headers", "retry_after"};
+                                  "body", "headers", "retry_after", "ambiguous"};
     enum { N_ATTRS = sizeof names / sizeof names[0] };
     PyObject *values[N_ATTRS] = {NULL}, *exc = NULL, *body = NULL;
     char msg[160];
@@ -562,6 +562,7 @@ static PyObject *transport_error(gc_module_state *state, const prepared *p, cons
     values[6] = body;
     values[7] = headers_to_dict(&resp->headers);
     values[8] = resp->retry_after >= 0 ? PyFloat_FromDouble(resp->retry_after) : Py_NewRef(Py_None);
+    values[9] = PyBool_FromLong(resp->ambiguous);
     for (i = 0; i < N_ATTRS; i++)
         if (values[i] == NULL)
             goto done;

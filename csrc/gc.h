@@ -212,6 +212,7 @@ typedef struct gc_response {
     gc_kind kind;
     long status;
     int attempts;
+    int ambiguous;             /* an earlier attempt may have reached Gett (then retried) */
     double retry_after;        /* seconds the last answer asked to wait, or -1 */
     gc_buf body;
     gc_buf headers;            /* raw header lines of the last non-2xx answer */

@@ -96,6 +96,7 @@ void gc_response_reset(gc_response *resp, gc_kind kind)
     resp->kind = kind;
     resp->status = 0;
     resp->attempts = 0;
+    resp->ambiguous = 0;
     resp->retry_after = -1;
     resp->error[0] = '\0';
 }
@@ -331,7 +332,13 @@ double gc_attempt_end(const gc_config *cfg, const gc_request *req, CURL *h, CURL
             return -1;
         delay = gc_retry_delay(attempt, resp->retry_after);
         /* Waiting past the deadline cannot succeed: fail now with this answer. */
-        return now + delay >= deadline ? -1 : delay;
+        if (now + delay >= deadline)
+            return -1;
+        /* Retrying after an answer other than 429/503: Gett may have acted on
+         * this attempt, so a later "already done" answer may be our own doing. */
+        if (resp->status != 429 && resp->status != 503)
+            resp->ambiguous = 1;
+        return delay;
     }
     resp->retry_after = -1;
     if (rc == CURLE_WRITE_ERROR && t->too_large) {
@@ -366,10 +373,17 @@ double gc_attempt_end(const gc_config *cfg, const gc_request *req, CURL *h, CURL
     record(log, call, attempt + 1, 0, ms);
     if (!may_retry || !is_retryable_connection_error(rc))
         return -1;
-    if (!failure_before_send(rc, h) && !req->endpoint->idempotent)
+    if (failure_before_send(rc, h)) {
+        delay = gc_retry_delay(attempt, -1);
+        return now + delay >= deadline ? -1 : delay;
+    }
+    if (!req->endpoint->idempotent)
         return -1;
     delay = gc_retry_delay(attempt, -1);
-    return now + delay >= deadline ? -1 : delay;
+    if (now + delay >= deadline)
+        return -1;
+    resp->ambiguous = 1;   /* the request was sent and its answer lost */
+    return delay;
 }
 
 /* ------------------------------------------------------------ one call */

@@ -35,6 +35,7 @@ class TransportError(Exception):
     body: Any                     # parsed problem JSON, text, or None
     headers: Dict[str, str]       # the last non-2xx answer's headers
     retry_after: Optional[float]  # problem body's retryAfter, else Retry-After (seconds or HTTP-date)
+    ambiguous: bool  # an earlier attempt may have reached Gett before the call was retried
 
 _Call = Tuple[int, Tuple[str, ...], Optional[Dict[str, Any]], Any]
 

@@ -33,7 +33,8 @@ from ._request import (
     require,
 )
 from ._wire import format_datetime, parse_rfc3339, utcnow
-from .errors import CatalogValidationError, ConflictError, GettError, InvalidRequestError, NotFoundError
+from .errors import (APIStatusError, CatalogValidationError, ConflictError, GettError, InvalidRequestError,
+                     NotFoundError)
 from .models import (
     PARTNER_ORDER_STATUSES,
     Address,
@@ -153,10 +154,17 @@ def _read_status(raw: Any, request: Request) -> StoreStatus:
     return result
 
 
+def _retried_after_ambiguous(error: APIStatusError) -> bool:
+    """Whether an earlier attempt of the call may have reached Gett (its answer
+    lost, or a 500/502/504) before the retry that got ``error``.  A retry after
+    429 or 503 is not: Gett did nothing then, so its 404/409 is the truth."""
+    return error.attempts > 1 and error._ambiguous_retry
+
+
 def _closed_already(error: GettError, request: Request) -> bool:
     """A retried close whose retry Gett refused because the first attempt had
     applied it: 409 naming the state asked for (and not the other terminal one)."""
-    if not isinstance(error, ConflictError) or error.attempts < 2:
+    if not isinstance(error, ConflictError) or not _retried_after_ambiguous(error):
         return False
     wanted = request[3]["state"]
     other = "cancelled" if wanted == "completed" else "completed"
@@ -166,7 +174,7 @@ def _closed_already(error: GettError, request: Request) -> bool:
 
 def _cancelled_already(error: GettError, request: Request) -> bool:
     """A retried onboarding cancel whose retry got 404: the first attempt removed it."""
-    return isinstance(error, NotFoundError) and error.attempts > 1
+    return isinstance(error, NotFoundError) and _retried_after_ambiguous(error)
 
 
 class _Resource:

@@ -91,6 +91,8 @@ class APIStatusError(GettError):
     """Gett answered with a non-success status; carries the RFC 9457 problem."""
 
     status_code: int = 0
+    # Set by from_transport_error: an earlier attempt may have reached Gett.
+    _ambiguous_retry: bool = False
 
     def __init__(self, message: str, *, status_code: int, body: Any = None,
                  headers: Optional[Dict[str, str]] = None, method: Optional[str] = None,
@@ -281,16 +283,20 @@ def from_transport_error(exc: BaseException) -> GettError:
     The C error carries ``kind`` ("status", "timeout", "connection",
     "too_large", "decode", "nomem", "interrupted"), ``status``, ``body``
     (parsed JSON, text or None), ``headers``, ``method``, ``url``,
-    ``attempts``, ``retry_after`` and a message.
+    ``attempts``, ``retry_after``, ``ambiguous`` (an earlier attempt may
+    have reached Gett before the call was retried) and a message.
     """
     kind = getattr(exc, "kind", "connection")
     method = getattr(exc, "method", None)
     url = getattr(exc, "url", None)
     attempts = getattr(exc, "attempts", 1) or 1
     if kind == "status":
-        return make_status_error(getattr(exc, "status", 0), getattr(exc, "body", None),
-                                 getattr(exc, "headers", None), method=method, url=url,
-                                 attempts=attempts, retry_after=getattr(exc, "retry_after", None))
+        error = make_status_error(getattr(exc, "status", 0), getattr(exc, "body", None),
+                                  getattr(exc, "headers", None), method=method, url=url,
+                                  attempts=attempts, retry_after=getattr(exc, "retry_after", None))
+        # Read by the "already done" rules of retried closes and cancels (_resources).
+        error._ambiguous_retry = bool(getattr(exc, "ambiguous", False))
+        return error
     message = str(exc.args[0]) if exc.args else "connection error"
     if kind == "timeout":
         return APITimeoutError(message, method=method, url=url, attempts=attempts)

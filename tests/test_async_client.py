@@ -457,14 +457,20 @@ def test_non_idempotent_calls_are_retried_when_gett_says_it_did_nothing(server, 
 
 
 def test_a_retried_close_refused_as_already_done_is_success(server):
+    # After a 502 Gett may have closed the order: the retry's "already" is success.
+    server.add(Reply(502, problem(502, "BAD_GATEWAY")),
+               Reply(409, problem(409, "ORDER_CLOSED", detail="order is already completed")))
+    # After a 503 it did nothing: the retry's 409 is the truth.
     server.add(Reply(503, headers={"Retry-After": "0"}),
                Reply(409, problem(409, "ORDER_CLOSED", detail="order is already completed")))
 
     async def main():
         async with make(server) as client:
             await client.orders.update_status("o1", state="completed")
+            with pytest.raises(gett.ConflictError):
+                await client.orders.update_status("o2", state="completed")
     run(main())
-    assert len(server.requests) == 2
+    assert len(server.requests) == 4
 
 
 def test_debug_log_has_one_line_per_attempt(server, caplog):

@@ -481,6 +481,30 @@ def test_a_retried_onboarding_cancel_answered_404_is_success(server, client):
         client.onboarding.cancel("ob-2")
 
 
+@pytest.mark.parametrize("first", [429, 503])
+def test_a_404_or_409_after_a_retry_gett_did_not_act_on_stays_an_error(server, client, first):
+    # 429 and 503 say Gett did nothing: the retry's answer is the truth, not "already done".
+    busy = Reply(first, problem(first, "RATE_LIMITED" if first == 429 else "UNAVAILABLE"),
+                 headers={"Retry-After": "0"})
+    server.add(busy, Reply(404, problem(404, "NOT_FOUND")))
+    with pytest.raises(gett.NotFoundError):
+        client.onboarding.cancel("ob-1")
+    server.add(busy, _already("completed"))
+    with pytest.raises(gett.ConflictError):
+        client.order("o-1").complete()
+    assert len(server.requests) == 4
+
+
+@pytest.mark.parametrize("first", [500, 502, 504])
+def test_a_404_or_409_after_a_retry_gett_may_have_acted_on_is_success(server, client, first):
+    server.add(Reply(first, problem(first, "INTERNAL_ERROR")), Reply(404, problem(404, "NOT_FOUND")))
+    assert client.onboarding.cancel("ob-1") is None
+    server.add(Reply(first, problem(first, "INTERNAL_ERROR")), _already("completed"))
+    order = client.order("o-1")
+    order.complete()
+    assert order.state == "completed" and len(server.requests) == 4
+
+
 # ------------------------------------------------------------ what the SDK sends, and never sends
 
 def test_pending_is_never_offered_as_an_allowed_status(server, client):
