@@ -13,7 +13,8 @@ import pytest
 import gettcommerce as gett
 from conftest import API_KEY, Reply, free_port, problem
 from gettcommerce._async import AsyncClient, AsyncOnboarding, AsyncOrder, AsyncStore
-from test_client import ONBOARDING, STATUS_PAUSED, STORE, assert_common_headers
+from test_client import (ONBOARDING, PROBLEM_STATUSES, STATUS_PAUSED, STORE, assert_common_headers,
+                         assert_problem_error, serve_problem)
 
 S = "/v1/commerce/stores"
 OK_STATUS = Reply(200, {"status": "online"})
@@ -211,21 +212,9 @@ def test_onboarding_wait_raises_on_catalog_failed(server):
 
 # ------------------------------------------------------------ errors
 
-@pytest.mark.parametrize("status,cls,code", [
-    (400, gett.BadRequestError, "INVALID_REQUEST"),
-    (401, gett.AuthenticationError, "UNAUTHENTICATED"),
-    (403, gett.PermissionDeniedError, "FORBIDDEN"),
-    (404, gett.NotFoundError, "STORE_NOT_FOUND"),
-    (409, gett.ConflictError, "CONFLICT"),
-    (422, gett.UnprocessableEntityError, "VALIDATION_FAILED"),
-    (429, gett.RateLimitError, "RATE_LIMITED"),
-    (500, gett.InternalServerError, "INTERNAL_ERROR"),
-    (503, gett.InternalServerError, "SERVICE_UNAVAILABLE"),
-])
+@pytest.mark.parametrize("status,cls,code", PROBLEM_STATUSES)
 def test_problem_json_maps_to_the_right_class_with_every_field(server, status, cls, code):
-    errors = [{"code": "X", "message": "m", "jsonPath": "$.status"}]
-    body = problem(status, code, detail="explained", errors=errors, retryAfter=7)
-    server.default = lambda req: Reply(status, body, headers={"X-RateLimit-Remaining": "0"})
+    errors, body = serve_problem(server, status, code)
 
     async def main():
         async with make(server, max_retries=0) as client:
@@ -233,12 +222,8 @@ def test_problem_json_maps_to_the_right_class_with_every_field(server, status, c
                 await client.stores.get("s1")
             return info.value
     err = run(main())
-    assert err.status_code == status and err.error_code == code and err.retry_after == 7
-    assert err.request_id == "req_abc123" and err.errors == errors and err.body == body
-    assert err.headers["X-RateLimit-Remaining"] == "0" and err.attempts == 1
-    phrase = http.HTTPStatus(status).phrase
-    assert str(err).startswith(f"{status} {phrase} from GET /v1/commerce/stores/s1: {code}: explained")
-    assert err.__cause__ is None and err.__suppress_context__
+    assert_problem_error(err, status, code, errors, body)
+    assert err.attempts == 1
 
 
 def test_connection_refused_is_api_connection_error():
