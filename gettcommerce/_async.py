@@ -120,12 +120,6 @@ class AsyncStore(_Model):
                                       "use await client.stores.get()")
         return self._client
 
-    def _absorb(self, other: "AsyncStore") -> "AsyncStore":
-        for name in self._fields:
-            setattr(self, name, getattr(other, name))
-        self.raw = other.raw
-        return self
-
     async def refresh(self) -> "AsyncStore":
         """Reload from Gett; returns self."""
         return self._absorb(await self._bound().stores.get(self.store_id))
@@ -262,11 +256,7 @@ class AsyncOnboarding(_Model):
         return self._client
 
     async def refresh(self) -> "AsyncOnboarding":
-        fresh = await self._bound().onboarding.get(self.onboarding_id)
-        for name in self._fields:
-            setattr(self, name, getattr(fresh, name))
-        self.raw = fresh.raw
-        return self
+        return self._absorb(await self._bound().onboarding.get(self.onboarding_id))
 
     async def wait(self, timeout: float = ONBOARDING_WAIT_TIMEOUT,
                    poll_interval: float = ONBOARDING_POLL_INTERVAL,

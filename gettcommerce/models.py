@@ -116,6 +116,9 @@ def _check_str(value: Any, field: str) -> str:
     return value
 
 
+_Self = TypeVar("_Self", bound="_Model")
+
+
 class _Model:
     """Shared repr/eq for the models; subclasses list their fields in _fields."""
 
@@ -136,6 +139,12 @@ class _Model:
         return all(getattr(self, n) == getattr(other, n) for n in self._fields)
 
     __hash__: ClassVar[None] = None  # type: ignore[assignment]
+
+    def _absorb(self: _Self, other: _Self) -> _Self:
+        """Take every field (and ``raw``) of ``other``, a fresh copy from Gett; returns self."""
+        for name in (*self._fields, "raw"):
+            setattr(self, name, getattr(other, name))
+        return self
 
 
 # ---------------------------------------------------------------- value types
@@ -351,12 +360,6 @@ class Store(_Model):
             raise InvalidRequestError("this Store is not bound to a Client; use client.stores.get()")
         return self._client
 
-    def _absorb(self, other: "Store") -> "Store":
-        for name in self._fields:
-            setattr(self, name, getattr(other, name))
-        self.raw = other.raw
-        return self
-
     def refresh(self) -> "Store":
         """Reload from Gett; returns self."""
         return self._absorb(self._bound().stores.get(self.store_id))
@@ -554,11 +557,7 @@ class Onboarding(_Model):
         return self._client
 
     def refresh(self) -> "Onboarding":
-        fresh = self._bound().onboarding.get(self.onboarding_id)
-        for name in self._fields:
-            setattr(self, name, getattr(fresh, name))
-        self.raw = fresh.raw
-        return self
+        return self._absorb(self._bound().onboarding.get(self.onboarding_id))
 
     def wait(self, timeout: float = ONBOARDING_WAIT_TIMEOUT, poll_interval: float = ONBOARDING_POLL_INTERVAL,
              progress: bool = False) -> "Onboarding":
