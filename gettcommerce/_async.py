@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import datetime as _dt
 import os
-import sys
 import time
 import warnings
 from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine, Dict, List, Optional, Tuple, Type,
@@ -37,15 +36,14 @@ from ._constants import (
     DEFAULT_MAX_RETRIES,
     DEFAULT_TIMEOUT,
     LIST_STORES_PAGE_SIZE,
-    ONBOARDING_MAX_POLL_INTERVAL,
     ONBOARDING_POLL_INTERVAL,
     ONBOARDING_WAIT_TIMEOUT,
 )
 from ._request import Page, Pages, Request, require, settle, sync_log_hook
 from ._resources import CatalogResource, OnboardingResource, OrdersResource, StoresResource, check_id
-from .errors import APITimeoutError, InvalidRequestError, OnboardingFailedError
+from .errors import InvalidRequestError
 from .models import (Address, Onboarding, Order, OrderState, OrderStatus, PauseReason, Store, StoreStatus,
-                     _Model)
+                     _Model, _OnboardingWait)
 
 __all__ = ["AsyncClient", "AsyncStore", "AsyncOrder", "AsyncOnboarding"]
 
@@ -121,12 +119,6 @@ class AsyncStore(_Model):
             raise InvalidRequestError("this AsyncStore is not bound to an AsyncClient; "
                                       "use await client.stores.get()")
         return self._client
-
-    def _absorb(self, other: "AsyncStore") -> "AsyncStore":
-        for name in self._fields:
-            setattr(self, name, getattr(other, name))
-        self.raw = other.raw
-        return self
 
     async def refresh(self) -> "AsyncStore":
         """Reload from Gett; returns self."""
@@ -264,11 +256,7 @@ class AsyncOnboarding(_Model):
         return self._client
 
     async def refresh(self) -> "AsyncOnboarding":
-        fresh = await self._bound().onboarding.get(self.onboarding_id)
-        for name in self._fields:
-            setattr(self, name, getattr(fresh, name))
-        self.raw = fresh.raw
-        return self
+        return self._absorb(await self._bound().onboarding.get(self.onboarding_id))
 
     async def wait(self, timeout: float = ONBOARDING_WAIT_TIMEOUT,
                    poll_interval: float = ONBOARDING_POLL_INTERVAL,
@@ -279,35 +267,12 @@ class AsyncOnboarding(_Model):
         OnboardingFailedError on ``catalog_failed``, APITimeoutError after
         ``timeout``), but the waits are ``asyncio.sleep``: the loop stays free.
         """
-        if not poll_interval > 0:
-            raise InvalidRequestError("poll_interval must be > 0", field="poll_interval",
-                                      value=poll_interval)
-        start = time.monotonic()
-        deadline = start + timeout
-        interval = poll_interval
-        try:
-            while True:
-                if self.status in ("ready_to_activate", "active"):
-                    return self
-                if self.status == "catalog_failed":
-                    raise OnboardingFailedError(
-                        f"onboarding {self.onboarding_id} failed: {self.error or 'catalog rejected'}",
-                        onboarding=self, error=self.error)
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise APITimeoutError(
-                        f"onboarding {self.onboarding_id} still {self.status} after {timeout:g} s")
-                await asyncio.sleep(min(interval, remaining))
-                interval = min(interval * 1.5, ONBOARDING_MAX_POLL_INTERVAL)
+        with _OnboardingWait(self, timeout, poll_interval, progress) as waiting:
+            while (pause := waiting.next_pause()) is not None:
+                await asyncio.sleep(pause)
                 await self.refresh()
-                if progress:
-                    sys.stderr.write(f"\r  onboarding {self.onboarding_id}: {self.status:<18} "
-                                     f"{time.monotonic() - start:5.1f}s")
-                    sys.stderr.flush()
-        finally:
-            if progress:
-                sys.stderr.write("\n")
-                sys.stderr.flush()
+                waiting.show()
+        return self
 
     async def activate(self) -> AsyncStore:
         store = await self._bound().onboarding.activate(self.onboarding_id)

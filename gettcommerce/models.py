@@ -116,6 +116,9 @@ def _check_str(value: Any, field: str) -> str:
     return value
 
 
+_Self = TypeVar("_Self", bound="_Model")
+
+
 class _Model:
     """Shared repr/eq for the models; subclasses list their fields in _fields."""
 
@@ -136,6 +139,12 @@ class _Model:
         return all(getattr(self, n) == getattr(other, n) for n in self._fields)
 
     __hash__: ClassVar[None] = None  # type: ignore[assignment]
+
+    def _absorb(self: _Self, other: _Self) -> _Self:
+        """Take every field (and ``raw``) of ``other``, a fresh copy from Gett; returns self."""
+        for name in (*self._fields, "raw"):
+            setattr(self, name, getattr(other, name))
+        return self
 
 
 # ---------------------------------------------------------------- value types
@@ -351,12 +360,6 @@ class Store(_Model):
             raise InvalidRequestError("this Store is not bound to a Client; use client.stores.get()")
         return self._client
 
-    def _absorb(self, other: "Store") -> "Store":
-        for name in self._fields:
-            setattr(self, name, getattr(other, name))
-        self.raw = other.raw
-        return self
-
     def refresh(self) -> "Store":
         """Reload from Gett; returns self."""
         return self._absorb(self._bound().stores.get(self.store_id))
@@ -469,6 +472,53 @@ class Order(_Model):
         return self
 
 
+class _OnboardingWait:
+    """One ``wait()`` of an Onboarding or AsyncOnboarding: the status checks,
+    deadline, back-off and progress line both share; the caller only sleeps
+    (blocking or ``asyncio.sleep``) and refreshes between calls of next_pause."""
+
+    def __init__(self, onboarding: Any, timeout: float, poll_interval: float, progress: bool) -> None:
+        if not poll_interval > 0:
+            raise InvalidRequestError("poll_interval must be > 0", field="poll_interval", value=poll_interval)
+        self.onboarding = onboarding
+        self.timeout = timeout
+        self.progress = progress
+        self.start = time.monotonic()
+        self.deadline = self.start + timeout
+        self.interval = poll_interval
+
+    def next_pause(self) -> Optional[float]:
+        """None once the onboarding is ready; else the seconds to sleep before
+        the next refresh. Raises OnboardingFailedError on ``catalog_failed``,
+        APITimeoutError when the deadline has passed."""
+        ob = self.onboarding
+        if ob.status in ("ready_to_activate", "active"):
+            return None
+        if ob.status == "catalog_failed":
+            raise OnboardingFailedError(f"onboarding {ob.onboarding_id} failed: {ob.error or 'catalog rejected'}",
+                                        onboarding=ob, error=ob.error)
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0:
+            raise APITimeoutError(f"onboarding {ob.onboarding_id} still {ob.status} after {self.timeout:g} s")
+        pause = min(self.interval, remaining)
+        self.interval = min(self.interval * 1.5, ONBOARDING_MAX_POLL_INTERVAL)
+        return pause
+
+    def show(self) -> None:
+        if self.progress:
+            sys.stderr.write(f"\r  onboarding {self.onboarding.onboarding_id}: {self.onboarding.status:<18} "
+                             f"{time.monotonic() - self.start:5.1f}s")
+            sys.stderr.flush()
+
+    def __enter__(self) -> "_OnboardingWait":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.progress:
+            sys.stderr.write("\n")
+            sys.stderr.flush()
+
+
 class Onboarding(_Model):
     """A store onboarding: register -> Gett pulls the catalog -> activate."""
 
@@ -507,11 +557,7 @@ class Onboarding(_Model):
         return self._client
 
     def refresh(self) -> "Onboarding":
-        fresh = self._bound().onboarding.get(self.onboarding_id)
-        for name in self._fields:
-            setattr(self, name, getattr(fresh, name))
-        self.raw = fresh.raw
-        return self
+        return self._absorb(self._bound().onboarding.get(self.onboarding_id))
 
     def wait(self, timeout: float = ONBOARDING_WAIT_TIMEOUT, poll_interval: float = ONBOARDING_POLL_INTERVAL,
              progress: bool = False) -> "Onboarding":
@@ -522,34 +568,12 @@ class Onboarding(_Model):
         ``error``), APITimeoutError when ``timeout`` seconds pass first.
         ``progress=True`` shows a one-line status on stderr.
         """
-        if poll_interval <= 0:
-            raise InvalidRequestError("poll_interval must be > 0", field="poll_interval", value=poll_interval)
-        deadline = time.monotonic() + timeout
-        interval = poll_interval
-        start = time.monotonic()
-        try:
-            while True:
-                if self.status in ("ready_to_activate", "active"):
-                    return self
-                if self.status == "catalog_failed":
-                    raise OnboardingFailedError(
-                        f"onboarding {self.onboarding_id} failed: {self.error or 'catalog rejected'}",
-                        onboarding=self, error=self.error)
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise APITimeoutError(
-                        f"onboarding {self.onboarding_id} still {self.status} after {timeout:g} s")
-                time.sleep(min(interval, remaining))
-                interval = min(interval * 1.5, ONBOARDING_MAX_POLL_INTERVAL)
+        with _OnboardingWait(self, timeout, poll_interval, progress) as waiting:
+            while (pause := waiting.next_pause()) is not None:
+                time.sleep(pause)
                 self.refresh()
-                if progress:
-                    sys.stderr.write(f"\r  onboarding {self.onboarding_id}: {self.status:<18} "
-                                     f"{time.monotonic() - start:5.1f}s")
-                    sys.stderr.flush()
-        finally:
-            if progress:
-                sys.stderr.write("\n")
-                sys.stderr.flush()
+                waiting.show()
+        return self
 
     def activate(self) -> Store:
         store = self._bound().onboarding.activate(self.onboarding_id)

@@ -194,7 +194,8 @@ def free_port() -> int:
 
 
 def in_child(fn: Callable[[], Any]) -> int:
-    """Run fn in a forked child; its exit status (0 when fn returned)."""
+    """Run fn in a forked child; its exit status (0 when fn returned), or
+    -signum when a signal killed it (a crash never reads as 0)."""
     import os
     pid = os.fork()
     if pid == 0:
@@ -205,7 +206,7 @@ def in_child(fn: Callable[[], Any]) -> int:
         finally:
             os._exit(code)
     _, status = os.waitpid(pid, 0)
-    return os.WEXITSTATUS(status)
+    return os.waitstatus_to_exitcode(status)
 
 
 @pytest.fixture

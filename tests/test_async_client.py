@@ -13,7 +13,8 @@ import pytest
 import gettcommerce as gett
 from conftest import API_KEY, Reply, free_port, problem
 from gettcommerce._async import AsyncClient, AsyncOnboarding, AsyncOrder, AsyncStore
-from test_client import ONBOARDING, STATUS_PAUSED, STORE, assert_common_headers
+from test_client import (ONBOARDING, PROBLEM_STATUSES, STATUS_PAUSED, STORE, assert_common_headers,
+                         assert_problem_error, serve_problem)
 
 S = "/v1/commerce/stores"
 OK_STATUS = Reply(200, {"status": "online"})
@@ -26,6 +27,17 @@ def run(coro):
 def make(server, **kw):
     kw.setdefault("timeout", 5.0)
     return AsyncClient(api_key=API_KEY, base_url=server.url, **kw)
+
+
+def failing_call(server, cls, call="get_status", **kw):
+    """``await client.stores.<call>("s1")`` on a fresh make(server, **kw);
+    the ``cls`` error it must raise."""
+    async def main():
+        async with make(server, **kw) as client:
+            with pytest.raises(cls) as info:
+                await getattr(client.stores, call)("s1")
+            return info.value
+    return run(main())
 
 
 def wire(req):
@@ -211,34 +223,13 @@ def test_onboarding_wait_raises_on_catalog_failed(server):
 
 # ------------------------------------------------------------ errors
 
-@pytest.mark.parametrize("status,cls,code", [
-    (400, gett.BadRequestError, "INVALID_REQUEST"),
-    (401, gett.AuthenticationError, "UNAUTHENTICATED"),
-    (403, gett.PermissionDeniedError, "FORBIDDEN"),
-    (404, gett.NotFoundError, "STORE_NOT_FOUND"),
-    (409, gett.ConflictError, "CONFLICT"),
-    (422, gett.UnprocessableEntityError, "VALIDATION_FAILED"),
-    (429, gett.RateLimitError, "RATE_LIMITED"),
-    (500, gett.InternalServerError, "INTERNAL_ERROR"),
-    (503, gett.InternalServerError, "SERVICE_UNAVAILABLE"),
-])
+@pytest.mark.parametrize("status,cls,code", PROBLEM_STATUSES)
 def test_problem_json_maps_to_the_right_class_with_every_field(server, status, cls, code):
-    errors = [{"code": "X", "message": "m", "jsonPath": "$.status"}]
-    body = problem(status, code, detail="explained", errors=errors, retryAfter=7)
-    server.default = lambda req: Reply(status, body, headers={"X-RateLimit-Remaining": "0"})
+    errors, body = serve_problem(server, status, code)
 
-    async def main():
-        async with make(server, max_retries=0) as client:
-            with pytest.raises(cls) as info:
-                await client.stores.get("s1")
-            return info.value
-    err = run(main())
-    assert err.status_code == status and err.error_code == code and err.retry_after == 7
-    assert err.request_id == "req_abc123" and err.errors == errors and err.body == body
-    assert err.headers["X-RateLimit-Remaining"] == "0" and err.attempts == 1
-    phrase = http.HTTPStatus(status).phrase
-    assert str(err).startswith(f"{status} {phrase} from GET /v1/commerce/stores/s1: {code}: explained")
-    assert err.__cause__ is None and err.__suppress_context__
+    err = failing_call(server, cls, "get", max_retries=0)
+    assert_problem_error(err, status, code, errors, body)
+    assert err.attempts == 1
 
 
 def test_connection_refused_is_api_connection_error():
@@ -330,12 +321,7 @@ def test_retryable_statuses_are_retried_then_succeed(server, status):
 @pytest.mark.parametrize("status", [400, 401, 403, 404, 409, 422])
 def test_non_retryable_statuses_are_not_retried(server, status):
     server.default = lambda req: Reply(status, problem(status, "X", retryable=False))
-
-    async def main():
-        async with make(server) as client:
-            with pytest.raises(gett.APIStatusError):
-                await client.stores.get_status("s1")
-    run(main())
+    failing_call(server, gett.APIStatusError)
     assert len(server.requests) == 1
 
 
@@ -350,13 +336,8 @@ def test_problem_marked_retryable_is_retried_even_on_other_status(server):
 
 def test_max_retries_bounds_the_attempts(server):
     server.default = lambda req: Reply(503, problem(503, "SERVICE_UNAVAILABLE", retryAfter=0))
-
-    async def main():
-        async with make(server, max_retries=3) as client:
-            with pytest.raises(gett.InternalServerError) as info:
-                await client.stores.get_status("s1")
-            return info.value
-    assert run(main()).attempts == 4 and len(server.requests) == 4
+    assert failing_call(server, gett.InternalServerError, max_retries=3).attempts == 4
+    assert len(server.requests) == 4
 
 
 def test_retry_after_is_honoured_and_the_loop_stays_free_meanwhile(server):
@@ -387,26 +368,15 @@ def test_retry_after_is_honoured_and_the_loop_stays_free_meanwhile(server):
 
 def test_retry_after_beyond_the_deadline_fails_at_once(server):
     server.default = lambda req: Reply(429, problem(429, "RATE_LIMITED", retryAfter=60))
-
-    async def main():
-        async with make(server, timeout=2.0) as client:
-            with pytest.raises(gett.RateLimitError) as info:
-                await client.stores.get_status("s1")
-            return info.value
-    err = run(main())
+    err = failing_call(server, gett.RateLimitError, timeout=2.0)
     assert err.retry_after == 60 and len(server.requests) == 1
 
 
 def test_timeout_bounds_the_whole_call_retries_included(server):
     server.default = lambda req: Reply(503, headers={"Retry-After": "0"}, delay=0.3)
-
-    async def main():
-        async with make(server, timeout=1.0, max_retries=50) as client:
-            started = time.monotonic()
-            with pytest.raises(gett.APITimeoutError):
-                await client.stores.get_status("s1")
-            return time.monotonic() - started
-    elapsed = run(main())
+    started = time.monotonic()
+    failing_call(server, gett.APITimeoutError, timeout=1.0, max_retries=50)
+    elapsed = time.monotonic() - started
     assert elapsed >= 1.0 and len(server.requests) < 50
 
 

@@ -128,16 +128,23 @@ def test_a_call_cancelled_during_its_backoff_is_never_retried(server, call):
     asyncio.run(main())
 
 
-def test_max_concurrency_queues_calls_in_order_and_cancelling_a_queued_call_never_sends_it(server):
+async def start_held_calls(server, client, count, limit):
+    """Start ``count`` get_status calls against a server that holds every
+    answer until the returned event is set; checks that only ``limit``
+    (the client's max_concurrency) went out. Returns (tasks, release)."""
     release = threading.Event()
     server.default = lambda req: (release.wait(10), OK_STATUS)[1]
+    tasks = [asyncio.ensure_future(client.stores.get_status(f"s{i}")) for i in range(count)]
+    await until(lambda: len(server.requests) == limit, f"{limit} requests")
+    await asyncio.sleep(0.05)
+    assert len(server.requests) == limit and client._engine.in_flight == limit
+    return tasks, release
 
+
+def test_max_concurrency_queues_calls_in_order_and_cancelling_a_queued_call_never_sends_it(server):
     async def main():
         async with make(server.url, max_concurrency=1) as client:
-            tasks = [asyncio.ensure_future(client.stores.get_status(f"s{i}")) for i in range(6)]
-            await until(lambda: len(server.requests) == 1, "the first request")
-            await asyncio.sleep(0.05)
-            assert len(server.requests) == 1 and client._engine.in_flight == 1
+            tasks, release = await start_held_calls(server, client, 6, 1)
             assert client._engine.live == 6
             tasks[3].cancel()
             with pytest.raises(asyncio.CancelledError):
@@ -152,15 +159,9 @@ def test_max_concurrency_queues_calls_in_order_and_cancelling_a_queued_call_neve
 
 
 def test_max_concurrency_bounds_the_transfers_in_flight(server):
-    release = threading.Event()
-    server.default = lambda req: (release.wait(10), OK_STATUS)[1]
-
     async def main():
         async with make(server.url, max_concurrency=3) as client:
-            tasks = [asyncio.ensure_future(client.stores.get_status(f"s{i}")) for i in range(10)]
-            await until(lambda: len(server.requests) == 3, "three requests")
-            await asyncio.sleep(0.05)
-            assert len(server.requests) == 3 and client._engine.in_flight == 3
+            tasks, release = await start_held_calls(server, client, 10, 3)
             release.set()
             assert len(await asyncio.gather(*tasks)) == 10
     asyncio.run(main())

@@ -11,7 +11,7 @@ import types
 import pytest
 
 import gettcommerce as gett
-from conftest import API_KEY, Reply, problem
+from conftest import API_KEY, Reply, in_child, problem
 from gettcommerce import _core
 from gettcommerce._batch import NOT_RUN
 from gettcommerce._client import EP_GET_STORE, EP_LIST_STORES
@@ -235,20 +235,6 @@ def test_progress_counter_for_large_batches(server, capfd):
 
 # ------------------------------------------------------------ run_batch's contract with the caller
 
-def run_in_child(fn):
-    """fn() in a forked child; True when it exited 0 (a crash is a signal, not 0)."""
-    pid = os.fork()
-    if pid == 0:
-        code = 1
-        try:
-            fn()
-            code = 0
-        finally:
-            os._exit(code)
-    _, status = os.waitpid(pid, 0)
-    return os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0
-
-
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
 def test_run_batch_survives_python_code_that_empties_the_callers_lists(server):
     # Issue 11 #5: converting a query value runs its __str__; run_batch must
@@ -269,7 +255,7 @@ def test_run_batch_survives_python_code_that_empties_the_callers_lists(server):
             out.extend([None, None])
             client._core.run_batch(calls, out, concurrency=2, progress=False)
             assert calls == [] and [ok for ok, _ in out] == [True, True], out
-    assert run_in_child(scenario)
+    assert in_child(scenario) == 0
     assert sorted(r.path for r in server.requests) == ["/v1/commerce/stores", "/v1/commerce/stores/s1"]
     listing = next(r for r in server.requests if r.path == "/v1/commerce/stores")
     assert listing.query == {"limit": "5", "offset": "0"}

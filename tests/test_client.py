@@ -201,7 +201,9 @@ def test_ids_with_slash_crlf_nul_are_refused_locally(server, client, bad):
 
 # ------------------------------------------------------------ errors
 
-@pytest.mark.parametrize("status,cls,code", [
+# Every mapped problem status: (status, error class, problem code). Shared
+# with test_async_client so both clients are held to the same table.
+PROBLEM_STATUSES = [
     (400, gett.BadRequestError, "INVALID_REQUEST"),
     (401, gett.AuthenticationError, "UNAUTHENTICATED"),
     (403, gett.PermissionDeniedError, "FORBIDDEN"),
@@ -211,15 +213,20 @@ def test_ids_with_slash_crlf_nul_are_refused_locally(server, client, bad):
     (429, gett.RateLimitError, "RATE_LIMITED"),
     (500, gett.InternalServerError, "INTERNAL_ERROR"),
     (503, gett.InternalServerError, "SERVICE_UNAVAILABLE"),
-])
-def test_problem_json_maps_to_the_right_class_with_every_field(server, status, cls, code):
+]
+
+
+def serve_problem(server, status, code):
+    """Make ``server`` answer every request with a full problem+json for
+    ``status``/``code``; return the ``(errors, body)`` it sends."""
     errors = [{"code": "X", "message": "m", "jsonPath": "$.status"}]
     body = problem(status, code, detail="explained", errors=errors, retryAfter=7)
     server.default = lambda req: Reply(status, body, headers={"X-RateLimit-Remaining": "0"})
-    with gett.Client(api_key=API_KEY, base_url=server.url, max_retries=0) as client:
-        with pytest.raises(cls) as info:
-            client.stores.get("s1")
-    err = info.value
+    return errors, body
+
+
+def assert_problem_error(err, status, code, errors, body):
+    """``err`` (from GET /stores/s1) carries every field of ``serve_problem``'s answer."""
     assert isinstance(err, gett.APIStatusError) and isinstance(err, gett.GettError)
     assert err.status_code == status and err.error_code == code
     assert err.error_category == "server_error" and err.retryable is (status in (429, 500, 503))
@@ -233,6 +240,15 @@ def test_problem_json_maps_to_the_right_class_with_every_field(server, status, c
     assert str(err).startswith(f"{status} {phrase} from GET /v1/commerce/stores/s1: {code}: explained")
     # Everything the internal TransportError knew is on err: it is not chained.
     assert err.__cause__ is None and err.__suppress_context__
+
+
+@pytest.mark.parametrize("status,cls,code", PROBLEM_STATUSES)
+def test_problem_json_maps_to_the_right_class_with_every_field(server, status, cls, code):
+    errors, body = serve_problem(server, status, code)
+    with gett.Client(api_key=API_KEY, base_url=server.url, max_retries=0) as client:
+        with pytest.raises(cls) as info:
+            client.stores.get("s1")
+    assert_problem_error(info.value, status, code, errors, body)
 
 
 def test_html_502_page_gives_internal_server_error_with_text_detail(server):

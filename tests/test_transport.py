@@ -34,6 +34,17 @@ def raw_server():
         yield srv
 
 
+def run_script(path, text, *args, timeout=120):
+    """Write ``text`` to ``path`` and run it with this interpreter and sys.path;
+    the finished process, checked to have exited 0."""
+    path.write_text(text)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    out = subprocess.run([sys.executable, str(path), *args], capture_output=True, text=True, timeout=timeout,
+                         env=env)
+    assert out.returncode == 0, out.stderr
+    return out
+
+
 # ------------------------------------------------------------ retries
 
 @pytest.mark.parametrize("status", [429, 500, 502, 503, 504])
@@ -363,11 +374,7 @@ LEAK_SCRIPT = textwrap.dedent("""
 
 
 def test_ten_thousand_calls_leave_objects_and_rss_flat(tmp_path):
-    script = tmp_path / "leak.py"
-    script.write_text(LEAK_SCRIPT)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=300, env=env)
-    assert out.returncode == 0, out.stderr
+    out = run_script(tmp_path / "leak.py", LEAK_SCRIPT, timeout=300)
     import json
     growth = json.loads(out.stdout.strip().splitlines()[-1])
     assert growth["objects"] < 100, growth
@@ -410,12 +417,7 @@ SIGINT_SCRIPT = textwrap.dedent("""
 
 
 def test_ctrl_c_interrupts_a_long_call_promptly(tmp_path):
-    script = tmp_path / "sigint.py"
-    script.write_text(SIGINT_SCRIPT)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, str(script), os.path.dirname(__file__)], capture_output=True,
-                         text=True, timeout=120, env=env)
-    assert out.returncode == 0, out.stderr
+    out = run_script(tmp_path / "sigint.py", SIGINT_SCRIPT, os.path.dirname(__file__))
     lines = dict(line.split() for line in out.stdout.split("\n") if line.strip())
     assert lines == {"call": "interrupted", "batch": "interrupted"}, out.stdout + out.stderr
 
@@ -581,12 +583,7 @@ def test_close_in_a_forked_child_waits_for_the_childs_own_call(tmp_path):
     # The child's close() must leave the C client alive until the child's
     # own call ends (under `make test-asan`, freeing it early is also a
     # heap-use-after-free report).
-    script = tmp_path / "fork_inflight.py"
-    script.write_text(FORK_INFLIGHT_SCRIPT)
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
-    out = subprocess.run([sys.executable, str(script), os.path.dirname(__file__)], capture_output=True,
-                         text=True, timeout=120, env=env)
-    assert out.returncode == 0, out.stderr
+    out = run_script(tmp_path / "fork_inflight.py", FORK_INFLIGHT_SCRIPT, os.path.dirname(__file__))
     assert out.stdout.split() == ["exited", "0"], out.stdout + out.stderr
 
 
