@@ -23,7 +23,6 @@ from rawserver import RawServer, drip, endless, hang, ok_json, reset, response_b
 from test_client import ONBOARDING
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(HERE)
 OK_STATUS = Reply(200, {"status": "online"})
 
 
@@ -201,7 +200,6 @@ def test_aclose_ends_calls_in_flight_with_a_clear_error(server):
 
 LEAK_SCRIPT = textwrap.dedent("""
     import asyncio, gc, json, sys
-    sys.path.insert(0, sys.argv[1])
     from gettcommerce._async import AsyncClient
 
     def rss_kb():
@@ -273,7 +271,9 @@ LEAK_SCRIPT = textwrap.dedent("""
 def test_ten_thousand_cancelled_calls_leave_objects_and_rss_flat(tmp_path):
     script = tmp_path / "leak.py"
     script.write_text(LEAK_SCRIPT)
-    out = subprocess.run([sys.executable, str(script), ROOT], capture_output=True, text=True,
+    # The child imports gettcommerce as this process does (the installed package under make test).
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True,
+                         env=dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path)),
                          timeout=600)
     assert out.returncode == 0, out.stderr
     growth = json.loads(out.stdout.strip().splitlines()[-1])

@@ -1,16 +1,13 @@
 """Top-level await in a Jupyter kernel: a notebook using AsyncClient runs under nbclient + ipykernel."""
 from __future__ import annotations
 
-import os
 import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 CELLS = [
     # The kernel's own event loop runs every cell: one AsyncClient serves them all.
-    f"import sys; sys.path.insert(0, {ROOT!r})\n"
     "from gettcommerce.sandbox import Sandbox\n"
     "from gettcommerce._async import AsyncClient\n"
     "sandbox = Sandbox(time_scale=0.001, rate_limits=False).start()\n"

@@ -564,8 +564,12 @@ def test_an_empty_description_is_sent_as_is(server, client):
 # ------------------------------------------------------------ client configuration
 
 @pytest.mark.parametrize("url", ["https://api.example.com/?x=1", "https://api.example.com/v1#frag",
-                                 "http://127.0.0.1:1/?"])
-def test_a_base_url_with_a_query_or_fragment_is_refused(url):
+                                 "http://127.0.0.1:1/?",
+                                 # what libcurl would refuse on every call: refused at construction
+                                 "http://127.0.0.1:8080/a\tb", "http://127.0.0.1:99999",
+                                 "http://127.0.0.1:8080/a;b", "http://127.0.0.1:x/",
+                                 "http://127.0.0.1:8080/\x7f"])
+def test_a_bad_base_url_is_refused_at_construction(url):
     with pytest.raises(gett.InvalidRequestError, match="base_url") as info:
         gett.Client(api_key=API_KEY, base_url=url)
     assert info.value.field == "base_url"

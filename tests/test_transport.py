@@ -722,6 +722,17 @@ def test_signal_handlers_run_only_on_the_main_thread_calls_elsewhere_go_on(serve
 
 # ------------------------------------------------------------ Retry-After, parsed once in C
 
+def _one_failed_attempt(server) -> _core.TransportError:
+    """The TransportError of one attempt (no retries) against what server answers."""
+    client = core_client(server.url, max_retries=0, timeout=5.0)
+    try:
+        with pytest.raises(_core.TransportError) as info:
+            client.request(EP_GET_STORE_STATUS, ("s1",))
+    finally:
+        client.close()
+    return info.value
+
+
 @pytest.mark.parametrize("headers, body, expected", [
     ({"Retry-After": "7"}, None, 7.0),
     ({"Retry-After": "2.5"}, None, 2.5),
@@ -734,27 +745,16 @@ def test_signal_handlers_run_only_on_the_main_thread_calls_elsewhere_go_on(serve
 ])
 def test_transport_error_carries_retry_after(server, headers, body, expected):
     server.add(Reply(429, body, headers=headers))
-    client = core_client(server.url, max_retries=0, timeout=5.0)
-    try:
-        with pytest.raises(_core.TransportError) as info:
-            client.request(EP_GET_STORE_STATUS, ("s1",))
-    finally:
-        client.close()
-    assert info.value.kind == "status" and info.value.status == 429
-    assert info.value.retry_after == expected
+    error = _one_failed_attempt(server)
+    assert error.kind == "status" and error.status == 429
+    assert error.retry_after == expected
 
 
 def test_retry_after_as_an_http_date(server):
     import email.utils
     when = time.time() + 3600
     server.add(Reply(503, headers={"Retry-After": email.utils.formatdate(when, usegmt=True)}))
-    client = core_client(server.url, max_retries=0, timeout=5.0)
-    try:
-        with pytest.raises(_core.TransportError) as info:
-            client.request(EP_GET_STORE_STATUS, ("s1",))
-    finally:
-        client.close()
-    assert 3590 <= info.value.retry_after <= 3601
+    assert 3590 <= _one_failed_attempt(server).retry_after <= 3601
     server.add(Reply(503, headers={"Retry-After": "Wed, 21 Oct 2015 07:28:00 GMT"}), OK_STATUS)
     with make_client(server) as c:   # a date in the past: retry at once
         assert c.stores.get_status("s1").is_online
