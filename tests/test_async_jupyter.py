@@ -1,7 +1,6 @@
 """Top-level await in a Jupyter kernel: a notebook using AsyncClient runs under nbclient + ipykernel."""
 from __future__ import annotations
 
-import sys
 
 import pytest
 
