@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import os
 import socket
+import signal
+import subprocess
 import sys
 import threading
 import time
@@ -184,6 +186,17 @@ SANITIZER_VARIABLES = ("LD_PRELOAD", "ASAN_OPTIONS", "UBSAN_OPTIONS", "PYTHONMAL
 def native_env() -> Dict[str, str]:
     """os.environ without the sanitizer run's variables, for non-Python servers."""
     return {k: v for k, v in os.environ.items() if k not in SANITIZER_VARIABLES}
+
+
+def stop_process(proc: "subprocess.Popen[Any]", sig: int = signal.SIGTERM) -> None:
+    """Stop a server a test started: ``sig`` (SIGTERM: graceful), then SIGKILL after 15 s."""
+    if proc.poll() is None:
+        proc.send_signal(sig)
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
 
 
 def free_port() -> int:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import List, NamedTuple, Optional
 
-from conftest import native_env
+from conftest import native_env, stop_process
 
 STATUS_BODY = ('{"status":"paused","reason":"too_busy","pausedAt":"2026-01-30T12:00:00Z",'
                '"resumeAt":"2026-01-30T13:00:00Z"}')
@@ -139,13 +139,8 @@ class TlsNginx:
             time.sleep(0.01)
 
     def _stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+        if self.proc is not None:
+            stop_process(self.proc)   # SIGTERM: nginx's fast shutdown, workers included
         if self.proc is not None and self.proc.stderr:
             self.proc.stderr.close()
 

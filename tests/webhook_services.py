@@ -23,7 +23,7 @@ from typing import Callable, Dict, Iterator, List, Optional
 
 import pytest
 
-from conftest import free_port, native_env
+from conftest import free_port, native_env, stop_process
 
 HERE = Path(__file__).resolve().parent
 INSTALL_HINT = "run .ci/install-services.sh"
@@ -47,16 +47,6 @@ def listening(port: int) -> bool:
             return True
     except OSError:
         return False
-
-
-def stop(proc: subprocess.Popen, sig: int = signal.SIGTERM) -> None:
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def need_module(name: str, pip_name: str) -> None:
@@ -104,7 +94,7 @@ def start_redis() -> Iterator[str]:
             client.close()
             yield url
         finally:
-            stop(proc)
+            stop_process(proc)
 
 
 # ---------------------------------------------------------------- PostgreSQL
