@@ -257,14 +257,14 @@ static void client_dealloc(CoreClient *self)
 
 static int check_open(CoreClient *self)
 {
-    gc_module_state *state = state_of_type(Py_TYPE(self));
+    gc_module_state *state;
 
-    if (self->client == NULL || self->closed) {
-        PyErr_SetString(state != NULL ? state->closed_error : PyExc_RuntimeError,
-                        "the Client is closed");
-        return -1;
-    }
-    return 0;
+    if (self->client != NULL && !self->closed)
+        return 0;
+    /* Only a closed client pays for the state lookup (twice per call otherwise). */
+    state = state_of_type(Py_TYPE(self));
+    PyErr_SetString(state != NULL ? state->closed_error : PyExc_RuntimeError, "the Client is closed");
+    return -1;
 }
 
 /* The ValueError/TypeError an argument check just set becomes a LocalError

@@ -113,12 +113,13 @@ static void set_method(CURL *h, const gc_client *client, const gc_request *req)
 {
     const char *method = req->endpoint->method;
     int has_body = req->body != NULL;
+    int is_post = strcmp(method, "POST") == 0;
 
     /* A reused handle remembers the last method: reset every time. */
     if (strcmp(method, "GET") == 0) {
         curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
-    } else if (strcmp(method, "POST") == 0) {
+    } else if (is_post) {
         curl_easy_setopt(h, CURLOPT_POST, 1L);
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
     } else {
@@ -128,13 +129,13 @@ static void set_method(CURL *h, const gc_client *client, const gc_request *req)
             curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     }
-    if (has_body || strcmp(method, "POST") == 0) {
+    if (has_body || is_post) {
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(has_body ? req->body_len : 0));
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, has_body ? req->body : "");
     }
     curl_easy_setopt(h, CURLOPT_HTTPHEADER,
                      has_body ? client->headers_json
-                              : strcmp(method, "POST") == 0 ? client->headers_empty : client->headers);
+                              : is_post ? client->headers_empty : client->headers);
 }
 
 /* Prepare handle h for one call (the same for every attempt). */
