@@ -39,7 +39,7 @@ from ._constants import (
     ONBOARDING_POLL_INTERVAL,
     ONBOARDING_WAIT_TIMEOUT,
 )
-from ._request import Page, Pages, Request, require, settle, sync_log_hook
+from ._request import Pages, Request, settle, sync_log_hook
 from ._resources import CatalogResource, OnboardingResource, OrdersResource, StoresResource, check_id
 from .errors import InvalidRequestError
 from .models import (Address, Onboarding, Order, OrderState, OrderStatus, PauseReason, Store, StoreStatus,
@@ -290,24 +290,11 @@ class AsyncOnboarding(_Model):
 # the methods return through an AsyncClient (a coroutine of the same result),
 # for type checkers only.
 
-def _store(self: Any, raw: Any, request: Request) -> AsyncStore:
-    return AsyncStore.from_dict(require(raw, "storeId", "a Store"), self._client)
-
-
-def _onboarding(self: Any, raw: Any, request: Request) -> AsyncOnboarding:
-    return AsyncOnboarding.from_dict(require(raw, "onboardingId", "an Onboarding"), self._client)
-
-
 class AsyncStoresResource(StoresResource):
     """``client.stores`` of an AsyncClient: the calls of ``Client.stores``, awaited."""
 
     __slots__ = ()
-    _store = _store  # type: ignore[assignment]
-
-    def _store_page(self, raw: Any, request: Request) -> Page:
-        page = StoresResource._store_page(self, raw, request)
-        client: Any = self._client  # the AsyncClient these resources belong to
-        return Page([AsyncStore.from_dict(s.raw, client) for s in page.items], page.has_more)
+    _store_cls = AsyncStore
 
     async def list(self) -> List[AsyncStore]:  # type: ignore[override]
         """Every store of the partner organisation (``iter()`` collected)."""
@@ -341,8 +328,8 @@ class AsyncOnboardingResource(OnboardingResource):
     """``client.onboarding`` of an AsyncClient."""
 
     __slots__ = ()
-    _store = _store  # type: ignore[assignment]
-    _onboarding = _onboarding  # type: ignore[assignment]
+    _store_cls = AsyncStore
+    _onboarding_cls = AsyncOnboarding
 
     if TYPE_CHECKING:
         def register(self, *, partner_store_id: str, name: str, catalog_callback_url: str,  # type: ignore[override]

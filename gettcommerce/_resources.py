@@ -182,16 +182,20 @@ class _Resource:
     Batch); ``_client`` is the Client that returned models are bound to."""
 
     __slots__ = ("_exec", "_client")
+    # The model classes answers become (the async resources use the async kinds).
+    _store_cls: Any = Store
+    _onboarding_cls: Any = Onboarding
 
     def __init__(self, client: "Client", executor: Executor) -> None:
         self._client = client
         self._exec = executor
 
     def _store(self, raw: Any, request: Request) -> Store:
-        return Store.from_dict(require(raw, "storeId", "a Store"), self._client)
+        return self._store_cls.from_dict(require(raw, "storeId", "a Store"), self._client)  # type: ignore[no-any-return]
 
     def _onboarding(self, raw: Any, request: Request) -> Onboarding:
-        return Onboarding.from_dict(require(raw, "onboardingId", "an Onboarding"), self._client)
+        return self._onboarding_cls.from_dict(  # type: ignore[no-any-return]
+            require(raw, "onboardingId", "an Onboarding"), self._client)
 
 
 class StoresResource(_Resource):
@@ -222,7 +226,7 @@ class StoresResource(_Resource):
         # An empty listing is said explicitly ({"stores": [], ...} or []); an
         # empty, null or {} body is a broken answer, not "no stores".
         if isinstance(raw, list):  # a bare array: the whole list at once
-            return Page(iter_models(Store, raw, self._client), False)
+            return Page(iter_models(self._store_cls, raw, self._client), False)
         if not isinstance(raw, dict):
             raise TypeError("expected an object with 'stores' and 'hasMore', or an array of Stores")
         items = raw.get("stores")
@@ -233,7 +237,7 @@ class StoresResource(_Resource):
         total = raw.get("totalCount")
         if not isinstance(total, int) or isinstance(total, bool) or total < 0:
             total = None
-        return Page(iter_models(Store, items, self._client), raw.get("hasMore") is True, total)
+        return Page(iter_models(self._store_cls, items, self._client), raw.get("hasMore") is True, total)
 
     def get(self, store_id: str) -> Store:
         return self._exec.execute((EP_GET_STORE, (store_id,), None, None, self._store, None))

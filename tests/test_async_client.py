@@ -475,3 +475,19 @@ def test_an_incoming_webhook_order_gives_an_async_order_for_an_async_client(serv
     run(main())
     assert server.requests[0].path == f"/v1/commerce/orders/{incoming.order_id}/status"
     assert server.requests[0].json == {"status": "confirmed"}
+
+
+def test_an_async_listing_stops_at_total_count_and_yields_async_stores(server):
+    # The same page reader as the sync client: totalCount ends the listing.
+    def page(req):
+        first = int(req.query["offset"])
+        return Reply(200, {"stores": [{"storeId": f"s{first + i}", "name": "n"} for i in range(2)],
+                           "hasMore": True, "totalCount": 4})
+    server.default = page
+
+    async def main():
+        async with make(server) as client:
+            return await client.stores.list()
+    stores = run(main())
+    assert [s.store_id for s in stores] == ["s0", "s1", "s2", "s3"]
+    assert all(type(s) is AsyncStore for s in stores) and len(server.requests) == 2
