@@ -39,7 +39,7 @@ from ._constants import (
     ONBOARDING_POLL_INTERVAL,
     ONBOARDING_WAIT_TIMEOUT,
 )
-from ._request import Pages, Request, settle, sync_log_hook
+from ._request import CORE_ERRORS, Pages, Request, as_is, settle, sync_log_hook
 from ._resources import CatalogResource, OnboardingResource, OrdersResource, StoresResource, check_id
 from .errors import InvalidRequestError
 from .models import (Address, Onboarding, Order, OrderState, OrderStatus, PauseReason, Store, StoreStatus,
@@ -47,8 +47,6 @@ from .models import (Address, Onboarding, Order, OrderState, OrderStatus, PauseR
 
 __all__ = ["AsyncClient", "AsyncStore", "AsyncOrder", "AsyncOnboarding"]
 
-# What engine.submit raises for a call refused locally (settle maps it).
-_CORE_ERRORS = (_core.TransportError, _core.LocalError)
 
 # Bumped in a fork child: an AsyncClient made before the fork gets a fresh
 # engine there (the parent's sockets are abandoned, never closed).
@@ -471,7 +469,7 @@ class AsyncClient:
         sync_log_hook()  # per-attempt DEBUG lines only while someone listens
         try:
             call = engine.submit(request[0], request[1], request[2], request[3], future)
-        except _CORE_ERRORS as exc:
+        except CORE_ERRORS as exc:
             return settle(request, False, exc)
         try:
             ok, value = await future
@@ -497,13 +495,10 @@ class AsyncClient:
     async def _request(self, endpoint: int, params: Tuple[str, ...] = (), query: Optional[Dict[str, Any]] = None,
                        body: Any = None) -> Any:
         """One call's parsed JSON answer (None when empty), for tools and tests."""
-        return await self._run((endpoint, params, query, body, _as_is, None))
+        return await self._run((endpoint, params, query, body, as_is, None))
 
     # ------------------------------------------------------------ handles
     def order(self, order_id: str) -> AsyncOrder:
         """An AsyncOrder handle for pushing status (no request is made)."""
         return AsyncOrder(check_id(order_id, "order_id"), client=self)
 
-
-def _as_is(raw: Any, request: Request) -> Any:
-    return raw

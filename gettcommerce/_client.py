@@ -28,7 +28,7 @@ from ._constants import (
     ENV_BASE_URL,
     PRODUCTION_BASE_URL,
 )
-from ._request import Pages, Request, settle, sync_log_hook
+from ._request import CORE_ERRORS, Pages, Request, as_is, settle, sync_log_hook
 # Endpoint numbers that tests and tools import from here (their home is _request).
 from ._request import (EP_GET_ONBOARDING, EP_GET_STORE, EP_GET_STORE_STATUS, EP_LIST_STORES,
                        EP_ORDER_STATUS, EP_UPDATE_STORE)
@@ -39,12 +39,6 @@ from .models import Order
 
 __all__ = ["Client", "EP_GET_ONBOARDING", "EP_GET_STORE", "EP_GET_STORE_STATUS", "EP_LIST_STORES",
            "EP_ORDER_STATUS", "EP_UPDATE_STORE"]
-
-# What core.request raises that settle() maps: its transport errors and its
-# own refusals (bad argument, closed client).  Anything else -- whatever a
-# signal or logging handler raises, ValueError and RuntimeError included --
-# propagates unchanged, as it does from a batch.
-_CORE_ERRORS = (_core.TransportError, _core.LocalError)
 
 
 def _user_agent() -> str:
@@ -226,7 +220,7 @@ class Client:
         sync_log_hook()
         try:
             raw = self._core.request(request[0], request[1], request[2], request[3])  # type: ignore[union-attr]
-        except _CORE_ERRORS as exc:
+        except CORE_ERRORS as exc:
             return settle(request, False, exc)
         return settle(request, True, raw)
 
@@ -243,7 +237,7 @@ class Client:
     def _request(self, endpoint: int, params: tuple = (), query: Optional[dict] = None,
                  body: Any = None) -> Any:
         """One call's parsed JSON answer (None when empty), for tools and tests."""
-        return self.execute((endpoint, params, query, body, _as_is, None))
+        return self.execute((endpoint, params, query, body, as_is, None))
 
     # ------------------------------------------------------------ handles
     def order(self, order_id: str) -> Order:
@@ -259,6 +253,3 @@ class Client:
         """Run many calls concurrently; see :class:`gettcommerce.Batch`."""
         return Batch(self, concurrency=concurrency, progress=progress)
 
-
-def _as_is(raw: Any, request: Request) -> Any:
-    return raw

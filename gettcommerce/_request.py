@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import logging
 from typing import Any, Callable, Dict, Iterable, List, NamedTuple, Optional, Protocol, Set, Tuple
-from urllib.parse import urlsplit
 
 from . import _core
-from .errors import APIConnectionError, APITimeoutError, GettError, InvalidRequestError, from_transport_error
+from .errors import (APIConnectionError, APITimeoutError, GettError, InvalidRequestError, _url_path,
+                     from_transport_error)
 
 __all__ = ["Request", "Executor", "Page", "Pages", "settle", "public_error", "unexpected_answer",
-           "summarize", "describe", "request_name", "wire", "require", "logger", "sync_log_hook"]
+           "summarize", "describe", "request_name", "wire", "require", "logger", "sync_log_hook",
+           "CORE_ERRORS", "as_is"]
 
 logger = logging.getLogger("gettcommerce")
 _DEBUG = logging.DEBUG
@@ -29,10 +30,8 @@ def _log_attempt(method: str, url: str, status: int, ms: float, attempt: int) ->
     # sync_log_hook); the URL never holds the key (it travels only in the
     # Authorization header, kept in C memory).
     if logger.isEnabledFor(_DEBUG):
-        parts = urlsplit(url)
-        path = parts.path + ("?" + parts.query if parts.query else "")
-        logger.debug("%s %s -> %s in %.1f ms (attempt %d)", method, path, status or "no answer",
-                     ms, attempt)
+        logger.debug("%s %s -> %s in %.1f ms (attempt %d)", method, _url_path(url),
+                     status or "no answer", ms, attempt)
 
 
 # Whether the C core's per-attempt hook is installed: the one-element list
@@ -123,6 +122,17 @@ class Executor(Protocol):
     def iterate(self, pages: "Pages") -> Any:
         """Walk a paged listing: the Client returns a lazy iterator of items; a
         Batch refuses (each page's answer decides the next request)."""
+
+
+# What an executor's call into the C core raises that settle() maps: its
+# transport errors and its own refusals (bad argument, closed client).  Anything
+# else -- whatever a signal or logging handler raises -- propagates unchanged.
+CORE_ERRORS = (_core.TransportError, _core.LocalError)
+
+
+def as_is(raw: Any, request: "Request") -> Any:
+    """A ``read`` that returns the parsed answer itself (tools and tests)."""
+    return raw
 
 
 # What a 2xx answer of the wrong shape raises inside a ``read``.  RecursionError:

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 from typing import List, NamedTuple, Optional
 
-from conftest import native_env, stop_process
+from conftest import free_port, native_env, stop_process
 
 STATUS_BODY = ('{"status":"paused","reason":"too_busy","pausedAt":"2026-01-30T12:00:00Z",'
                '"resumeAt":"2026-01-30T13:00:00Z"}')
@@ -67,12 +67,6 @@ class LogLine(NamedTuple):
     uri: str
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 class TlsNginx:
     """A context manager: ``url``, ``ca_file`` and ``lines()`` while inside."""
 
@@ -93,7 +87,7 @@ class TlsNginx:
         binary = nginx_binary()
         assert binary is not None
         for _ in range(5):  # another process may take the port between probe and bind
-            port = _free_port()
+            port = free_port()
             conf = _CONF.format(prefix=self.prefix, port=port, body=STATUS_BODY,
                                 http2=" http2" if self.http2 else "")
             (self.prefix / "nginx.conf").write_text(conf)

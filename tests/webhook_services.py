@@ -11,7 +11,6 @@ import glob
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -39,14 +38,6 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0,
         if time.monotonic() > deadline:
             raise TimeoutError(f"{what}: not ready after {timeout} s")
         time.sleep(0.05)
-
-
-def listening(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
-    except OSError:
-        return False
 
 
 def need_module(name: str, pip_name: str) -> None:

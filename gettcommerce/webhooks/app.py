@@ -473,6 +473,7 @@ def run_sync(flow: Flow, locks: KeyedLocks) -> Response:
     except StopIteration as stop:
         return stop.value
     finally:
+        flow.close()   # as the async driver does: a flow left mid-step runs its finally now
         while held:
             _unlock(locks, held)
 

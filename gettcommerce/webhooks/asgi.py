@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Sequen
 
 from .._constants import WEBHOOK_TOLERANCE
 from .app import (DEFAULT_LEASE, DEFAULT_MAX_BODY_BYTES, HANDLER, LOCK, UNLOCK, Flow, KeyedLocks,
-                  Response, WebhookCore)
+                  Response, WebhookCore, _unlock)
 from .orders import IncomingOrder
 from .stores import PlacedOrderStore
 
@@ -85,7 +85,7 @@ class AsyncWebhookApp(WebhookCore):
                         raise
                     held.append((args[0], lock))
                 elif kind == UNLOCK:
-                    self._unlock(held)
+                    _unlock(self._place_locks, held)
                 else:
                     assert function is not None
                     try:
@@ -104,12 +104,7 @@ class AsyncWebhookApp(WebhookCore):
         finally:
             flow.close()
             while held:
-                self._unlock(held)
-
-    def _unlock(self, held: List[Tuple[str, Any]]) -> None:
-        key, lock = held.pop()
-        lock.release()
-        self._place_locks.leave(key)
+                _unlock(self._place_locks, held)
 
     # -- ASGI ------------------------------------------------------------
 

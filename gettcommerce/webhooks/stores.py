@@ -37,6 +37,7 @@ import uuid
 from collections import OrderedDict
 from typing import Any, Callable, Dict, Iterator, NamedTuple, Optional, Protocol, Tuple
 
+from .._wire import dumps
 from ..errors import InvalidRequestError
 
 __all__ = ["Claim", "PlacedOrderStore", "InMemoryPlacedOrderStore", "RedisStore", "SQLStore",
@@ -116,7 +117,7 @@ def _check_ttl(ttl: Any) -> int:
 
 
 def encode_answer(answer: Optional[Dict[str, Any]]) -> Optional[str]:
-    return None if answer is None else json.dumps(answer, separators=(",", ":"), ensure_ascii=False)
+    return None if answer is None else dumps(answer).decode("utf-8")
 
 
 def claim_of_row(row: Optional[Tuple[Any, ...]], now: float) -> Optional[Claim]:
