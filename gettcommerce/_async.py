@@ -41,7 +41,8 @@ from ._constants import (
 )
 from ._request import CORE_ERRORS, Pages, Request, as_is, settle, sync_log_hook
 from ._resources import CatalogResource, OnboardingResource, OrdersResource, StoresResource, check_id
-from .errors import InvalidRequestError
+from ._wire import parse_datetime
+from .errors import InvalidRequestError, InvalidTransitionError
 from .models import (Address, Onboarding, Order, OrderState, OrderStatus, PauseReason, Store, StoreStatus,
                      _Model, _OnboardingWait)
 
@@ -179,7 +180,6 @@ class AsyncOrder(_Model):
         await self._send(status=status, estimated_ready_at=estimated_ready_at)
         self.status = status
         if estimated_ready_at is not None:
-            from ._wire import parse_datetime
             self.estimated_ready_at = parse_datetime(estimated_ready_at)
         return self
 
@@ -207,7 +207,6 @@ class AsyncOrder(_Model):
     async def cancel(self, reason: str) -> "AsyncOrder":
         """Close the order as cancelled; ``reason`` is required."""
         if not isinstance(reason, str) or not reason.strip():
-            from .errors import InvalidTransitionError
             raise InvalidTransitionError(
                 f"cancelling order {self.order_id} needs a non-empty reason, e.g. 'Item out of stock'",
                 order_id=self.order_id, current=self.state, requested="cancelled")
