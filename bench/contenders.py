@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import threading
 import time
@@ -23,8 +24,14 @@ from typing import Callable, Dict, Tuple
 API_KEY = "zpka_bench"
 STORE_ID = "0b6f6c2e-5a0e-4b8e-9c1d-3d0c2f1a9b10"
 STATUS_PATH = f"/v1/commerce/stores/{STORE_ID}/status"
+# bench/run.py passes the User-Agent gettcommerce sends, so every contender's
+# request has the same length, and for an https:// URL the server's self-signed
+# certificate as the CA file.
 HEADERS = {"Authorization": f"Bearer {API_KEY}", "Accept": "application/json",
-           "User-Agent": "bench-peer/1"}
+           "User-Agent": os.environ.get("BENCH_USER_AGENT") or "bench-peer/1"}
+CA_FILE = os.environ.get("BENCH_CA_FILE") or None
+if CA_FILE:  # requests prefers this variable (when set) over Session.verify
+    os.environ["REQUESTS_CA_BUNDLE"] = CA_FILE
 POST_HEADERS = dict(HEADERS, **{"Content-Type": "application/json"})
 
 
@@ -63,6 +70,8 @@ def seq_pycurl(url: str, op: str, calls: int, warmup: int) -> Tuple[float, int]:
     curl.setopt(pycurl.WRITEFUNCTION, chunks.append)
     curl.setopt(pycurl.NOSIGNAL, 1)
     curl.setopt(pycurl.TCP_NODELAY, 1)
+    if CA_FILE:
+        curl.setopt(pycurl.CAINFO, CA_FILE)
     headers = POST_HEADERS if op == "post" else HEADERS
     curl.setopt(pycurl.HTTPHEADER, [f"{k}: {v}" for k, v in headers.items()])
     status_url = url + STATUS_PATH
@@ -91,7 +100,8 @@ def seq_pycurl(url: str, op: str, calls: int, warmup: int) -> Tuple[float, int]:
 def seq_urllib3(url: str, op: str, calls: int, warmup: int) -> Tuple[float, int]:
     import urllib3
 
-    pool = urllib3.connection_from_url(url, maxsize=1, retries=False)
+    tls = {"ca_certs": CA_FILE} if CA_FILE else {}
+    pool = urllib3.connection_from_url(url, maxsize=1, retries=False, **tls)
 
     def get(_: int) -> int:
         resp = pool.request("GET", STATUS_PATH, headers=HEADERS)
@@ -113,6 +123,7 @@ def seq_requests(url: str, op: str, calls: int, warmup: int) -> Tuple[float, int
 
     session = requests.Session()
     session.headers.update(HEADERS)
+    session.verify = CA_FILE or True
     status_url = url + STATUS_PATH
 
     def get(_: int) -> int:
@@ -133,7 +144,7 @@ def seq_requests(url: str, op: str, calls: int, warmup: int) -> Tuple[float, int
 def seq_httpx(url: str, op: str, calls: int, warmup: int) -> Tuple[float, int]:
     import httpx
 
-    client = httpx.Client(base_url=url, headers=HEADERS)
+    client = httpx.Client(base_url=url, headers=HEADERS, verify=_ssl_context())
 
     def get(_: int) -> int:
         resp = client.get(STATUS_PATH)
@@ -156,7 +167,7 @@ def _gett_client(url: str):
         client_class = gettcommerce.Client
     except (ImportError, AttributeError) as exc:
         raise Unavailable(f"gettcommerce.Client is not importable here ({exc}); run `make build`")
-    return client_class(api_key=API_KEY, base_url=url, max_retries=0)
+    return client_class(api_key=API_KEY, base_url=url, max_retries=0, ca_bundle=CA_FILE)
 
 
 def seq_gettcommerce(url: str, op: str, calls: int, warmup: int) -> Tuple[float, int]:
@@ -179,41 +190,18 @@ def seq_gettcommerce(url: str, op: str, calls: int, warmup: int) -> Tuple[float,
 
 # --- batch of POSTs at a fixed concurrency ------------------------------------
 
-def batch_aiohttp(url: str, calls: int, warmup: int, concurrency: int) -> Tuple[float, int]:
+def _ssl_context():
+    """What the Python peers verify the server with: the bench CA, or the default."""
+    import ssl
+
+    return ssl.create_default_context(cafile=CA_FILE) if CA_FILE else True
+
+
+def _async_workers(open_client, post, calls: int, warmup: int, concurrency: int) -> Tuple[float, int]:
+    """The asyncio peers' batch: ``concurrency`` worker tasks on one client
+    (``async with open_client()``), each taking the next call number from one
+    shared iterator and awaiting ``post(client, i)`` (1 for a failed call)."""
     import asyncio
-
-    import aiohttp
-
-    async def run_batch(session, count: int) -> int:
-        indexes = iter(range(count))  # shared: each worker takes the next call
-
-        async def worker() -> int:
-            errors = 0
-            for i in indexes:
-                async with session.post(order_path(i), data=json.dumps({"status": "ready"}),
-                                        headers={"Content-Type": "application/json"}) as resp:
-                    await resp.read()
-                    errors += resp.status != 200
-            return errors
-
-        return sum(await asyncio.gather(*(worker() for _ in range(concurrency))))
-
-    async def main() -> Tuple[float, int]:
-        connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency)
-        async with aiohttp.ClientSession(url, connector=connector, headers=HEADERS) as session:
-            if await run_batch(session, warmup):
-                raise RuntimeError("warm-up failed")
-            started = time.perf_counter()
-            errors = await run_batch(session, calls)
-            return time.perf_counter() - started, errors
-
-    return asyncio.run(main())
-
-
-def batch_httpx_async(url: str, calls: int, warmup: int, concurrency: int) -> Tuple[float, int]:
-    import asyncio
-
-    import httpx
 
     async def run_batch(client, count: int) -> int:
         indexes = iter(range(count))
@@ -221,16 +209,13 @@ def batch_httpx_async(url: str, calls: int, warmup: int, concurrency: int) -> Tu
         async def worker() -> int:
             errors = 0
             for i in indexes:
-                resp = await client.post(order_path(i), content=json.dumps({"status": "ready"}),
-                                         headers={"Content-Type": "application/json"})
-                errors += resp.status_code != 200
+                errors += await post(client, i)
             return errors
 
         return sum(await asyncio.gather(*(worker() for _ in range(concurrency))))
 
     async def main() -> Tuple[float, int]:
-        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-        async with httpx.AsyncClient(base_url=url, headers=HEADERS, limits=limits) as client:
+        async with open_client() as client:
             if await run_batch(client, warmup):
                 raise RuntimeError("warm-up failed")
             started = time.perf_counter()
@@ -238,6 +223,38 @@ def batch_httpx_async(url: str, calls: int, warmup: int, concurrency: int) -> Tu
             return time.perf_counter() - started, errors
 
     return asyncio.run(main())
+
+
+def batch_aiohttp(url: str, calls: int, warmup: int, concurrency: int) -> Tuple[float, int]:
+    import aiohttp
+
+    def open_client():
+        connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=concurrency,
+                                         ssl=_ssl_context())
+        return aiohttp.ClientSession(url, connector=connector, headers=HEADERS)
+
+    async def post(session, i: int) -> int:
+        async with session.post(order_path(i), data=json.dumps({"status": "ready"}),
+                                headers={"Content-Type": "application/json"}) as resp:
+            await resp.read()
+            return resp.status != 200
+
+    return _async_workers(open_client, post, calls, warmup, concurrency)
+
+
+def batch_httpx_async(url: str, calls: int, warmup: int, concurrency: int) -> Tuple[float, int]:
+    import httpx
+
+    def open_client():
+        limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+        return httpx.AsyncClient(base_url=url, headers=HEADERS, limits=limits, verify=_ssl_context())
+
+    async def post(client, i: int) -> int:
+        resp = await client.post(order_path(i), content=json.dumps({"status": "ready"}),
+                                 headers={"Content-Type": "application/json"})
+        return resp.status_code != 200
+
+    return _async_workers(open_client, post, calls, warmup, concurrency)
 
 
 def batch_requests_threads(url: str, calls: int, warmup: int, concurrency: int) -> Tuple[float, int]:
@@ -256,6 +273,7 @@ def batch_requests_threads(url: str, calls: int, warmup: int, concurrency: int) 
         if s is None:
             s = local.session = requests.Session()
             s.headers.update(HEADERS)
+            s.verify = CA_FILE or True
             with lock:
                 sessions.append(s)
         return s
@@ -316,7 +334,8 @@ def _gett_async_client(url: str, concurrency: int = 64):
         from gettcommerce._async import AsyncClient
     except ImportError as exc:
         raise Unavailable(f"gettcommerce.AsyncClient is not importable here ({exc}); run `make build`")
-    return AsyncClient(api_key=API_KEY, base_url=url, max_retries=0, max_concurrency=concurrency)
+    return AsyncClient(api_key=API_KEY, base_url=url, max_retries=0, max_concurrency=concurrency,
+                       ca_bundle=CA_FILE)
 
 
 def batch_gettcommerce_async(url: str, calls: int, warmup: int, concurrency: int) -> Tuple[float, int]:
@@ -447,6 +466,8 @@ def threads_pycurl(url: str, calls: int, warmup: int, threads: int) -> Tuple[flo
         curl.setopt(pycurl.WRITEFUNCTION, chunks.append)
         curl.setopt(pycurl.NOSIGNAL, 1)
         curl.setopt(pycurl.HTTPHEADER, [f"{k}: {v}" for k, v in HEADERS.items()])
+        if CA_FILE:
+            curl.setopt(pycurl.CAINFO, CA_FILE)
         curl.setopt(pycurl.URL, status_url)
 
         def call(_: int) -> int:

@@ -10,13 +10,12 @@
  * usage: floor_multi BASE_URL CALLS CONCURRENCY WARMUP
  * prints one JSON line: {"calls": N, "seconds": S, "errors": E}
  */
-#include <curl/curl.h>
 #include <cjson/cJSON.h>
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "floor.h"
 
 typedef struct {
     CURL *easy;
@@ -127,10 +126,7 @@ int main(int argc, char **argv)
         goto cleanup;
     curl_multi_setopt(multi, CURLMOPT_MAX_HOST_CONNECTIONS, (long)concurrency);
     curl_multi_setopt(multi, CURLMOPT_MAXCONNECTS, (long)concurrency);
-    headers = curl_slist_append(headers, "Authorization: Bearer zpka_bench");
-    headers = curl_slist_append(headers, "Accept: application/json");
-    headers = curl_slist_append(headers, "User-Agent: bench-floor/1");
-    headers = curl_slist_append(headers, "Content-Type: application/json");
+    headers = floor_headers(1);
     if (headers == NULL)
         goto cleanup;
     for (int i = 0; i < concurrency; i++) {
@@ -139,11 +135,8 @@ int main(int argc, char **argv)
             goto cleanup;
         slots[i].easy = easy;
         curl_easy_setopt(easy, CURLOPT_PRIVATE, (char *)&slots[i]);
-        curl_easy_setopt(easy, CURLOPT_HTTPHEADER, headers);
+        floor_configure(easy, headers);
         curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, discard);
-        curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-        curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
-        curl_easy_setopt(easy, CURLOPT_TIMEOUT, 30L);
     }
     if (warmup > 0 && run_batch(multi, slots, concurrency, argv[1], warmup) != 0) {
         fprintf(stderr, "warm-up failed\n");

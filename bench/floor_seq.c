@@ -1,20 +1,20 @@
 /* The sequential floor: what one thread of plain C gets from libcurl + cJSON.
  *
- * One reused easy handle (so one keep-alive connection), headers built once,
- * and per call exactly the work an SDK call cannot avoid: format the URL,
- * serialise the body with cJSON (POST), transfer, check the status, parse the
- * answer with cJSON (GET).  bench/run.py compares every contender with it.
+ * One reused easy handle (so one keep-alive connection), the SDK's headers
+ * built once (floor.h), and per call exactly the work an SDK call cannot
+ * avoid: format the URL, serialise the body with cJSON (POST), transfer,
+ * check the status, parse the answer with cJSON (GET).  bench/run.py
+ * compares every contender with it.
  *
  * usage: floor_seq BASE_URL get|post CALLS WARMUP
  * prints one JSON line: {"calls": N, "seconds": S, "errors": E}
  */
-#include <curl/curl.h>
 #include <cjson/cJSON.h>
 
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+
+#include "floor.h"
 
 #define STORE_ID "0b6f6c2e-5a0e-4b8e-9c1d-3d0c2f1a9b10"
 
@@ -87,9 +87,9 @@ static int one_call(CURL *easy, const char *base, int is_post, long index, body_
     }
     rc = 0;
 cleanup:
-    cJSON_Delete(doc);
-    cJSON_Delete(req);
     free(body);
+    cJSON_Delete(req);
+    cJSON_Delete(doc);
     return rc;
 }
 
@@ -119,22 +119,13 @@ int main(int argc, char **argv)
     easy = curl_easy_init();
     if (easy == NULL)
         goto cleanup;
-    /* The same headers every contender sends (see bench/contenders.py). */
-    get_headers = curl_slist_append(get_headers, "Authorization: Bearer zpka_bench");
-    get_headers = curl_slist_append(get_headers, "Accept: application/json");
-    get_headers = curl_slist_append(get_headers, "User-Agent: bench-floor/1");
-    post_headers = curl_slist_append(post_headers, "Authorization: Bearer zpka_bench");
-    post_headers = curl_slist_append(post_headers, "Accept: application/json");
-    post_headers = curl_slist_append(post_headers, "User-Agent: bench-floor/1");
-    post_headers = curl_slist_append(post_headers, "Content-Type: application/json");
+    get_headers = floor_headers(0);
+    post_headers = floor_headers(1);
     if (get_headers == NULL || post_headers == NULL)
         goto cleanup;
-    curl_easy_setopt(easy, CURLOPT_HTTPHEADER, is_post ? post_headers : get_headers);
+    floor_configure(easy, is_post ? post_headers : get_headers);
     curl_easy_setopt(easy, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(easy, CURLOPT_WRITEDATA, &buf);
-    curl_easy_setopt(easy, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(easy, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(easy, CURLOPT_TIMEOUT, 30L);
 
     for (long i = 0; i < warmup; i++)
         errors += one_call(easy, argv[1], is_post, i, &buf);

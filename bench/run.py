@@ -25,6 +25,7 @@ import re
 import shutil
 import signal
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -33,7 +34,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "bench"
@@ -119,9 +120,10 @@ def build_floors() -> Dict[str, Path]:
     flags = pkg_config("libcurl", "libcjson")
     cc = os.environ.get("CC", "cc")
     built = {}
+    shared = (BENCH / "floor.h").stat().st_mtime
     for name in ("floor_seq", "floor_multi"):
         source, binary = BENCH / f"{name}.c", BIN / name
-        if not binary.exists() or binary.stat().st_mtime < source.stat().st_mtime:
+        if not binary.exists() or binary.stat().st_mtime < max(source.stat().st_mtime, shared):
             run_checked([cc, "-O2", "-Wall", "-Wextra", "-Werror", "-o", str(binary), str(source),
                          *flags], f"build {name}")
         built[name] = binary
@@ -150,55 +152,101 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def echo_module(binary: str) -> Dict[str, str]:
+    """nginx.conf.in's @LOAD_ECHO@/@READ_BODY@: read a POST body before answering
+    (the echo module, part of Debian's nginx-light), or answer at once without it."""
+    found = [Path(d) / "ngx_http_echo_module.so"
+             for d in ("/usr/lib/nginx/modules", Path(binary).resolve().parent.parent / "lib/nginx/modules")
+             if (Path(d) / "ngx_http_echo_module.so").exists()]
+    if not found:
+        log("[bench] nginx has no echo module: HTTPS POSTs are answered before their body is read")
+        return {"@LOAD_ECHO@": "", "@READ_BODY@": "return 200 '';"}
+    return {"@LOAD_ECHO@": f"load_module {found[0]};", "@READ_BODY@": 'echo_read_request_body; echo -n "";'}
+
+
 class Nginx:
-    """nginx in the foreground as our child, on a free 127.0.0.1 port, with a
-    throw-away prefix; a context manager that always stops it."""
+    """nginx in the foreground as our child, with a throw-away prefix: one
+    server answering on two free 127.0.0.1 ports, plain HTTP (``url``) and
+    HTTPS (``tls_url``: TLS 1.3, HTTP/2 offered via ALPN, a self-signed
+    certificate in ``ca_file``).  A context manager that always stops it."""
 
     def __init__(self, binary: str, workers: int = 1) -> None:
         self.binary = binary
         self.workers = workers
         self.proc: Optional[subprocess.Popen] = None
         self.prefix = Path(tempfile.mkdtemp(prefix="gett-bench-nginx-"))
-        self.url = ""
+        self.ca_file = str(self.prefix / "cert.pem")
+        self.url = self.tls_url = ""
+
+    def _make_certificate(self) -> None:
+        # EC P-256, valid for 127.0.0.1; it is its own CA (clients get it as ca_file).
+        run_checked(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                     "ec_paramgen_curve:prime256v1", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+                     "-keyout", str(self.prefix / "key.pem"), "-out", self.ca_file,
+                     "-addext", "subjectAltName=IP:127.0.0.1",
+                     "-addext", "basicConstraints=critical,CA:TRUE"],
+                    "self-signed certificate", capture_output=True)
 
     def __enter__(self) -> "Nginx":
+        self._make_certificate()
         template = (BENCH / "nginx.conf.in").read_text()
-        for attempt in range(5):  # another process may grab the port between probe and bind
-            port = free_port()
-            conf = (template.replace("@PREFIX@", str(self.prefix))
-                    .replace("@PORT@", str(port)).replace("@WORKERS@", str(self.workers)))
-            (self.prefix / "nginx.conf").write_text(conf)
-            self.proc = subprocess.Popen(
-                [self.binary, "-p", str(self.prefix), "-c", str(self.prefix / "nginx.conf"),
-                 "-e", str(self.prefix / "error.log")],
-                stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            self.url = f"http://127.0.0.1:{port}"
+        err = ""
+        for _ in range(5):  # another process may grab a port between probe and bind
+            ports = {"@PORT@": free_port(), "@TLS_PORT@": free_port()}
+            conf = template.replace("@PREFIX@", str(self.prefix)).replace("@WORKERS@", str(self.workers))
+            for key, value in echo_module(self.binary).items():
+                conf = conf.replace(key, value)
+            for key, port in ports.items():
+                conf = conf.replace(key, str(port))
+            conf_file = self.prefix / "nginx.conf"
+            conf_file.write_text(conf)
+            command = [self.binary, "-p", str(self.prefix), "-c", str(conf_file),
+                       "-e", str(self.prefix / "error.log")]
+            self.proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            self.url = f"http://127.0.0.1:{ports['@PORT@']}"
+            self.tls_url = f"https://127.0.0.1:{ports['@TLS_PORT@']}"
             if self._wait_ready(10.0):
-                log(f"[bench] nginx {self.url} (pid {self.proc.pid}, {self.workers} worker)")
+                log(f"[bench] nginx {self.url} and {self.tls_url} (pid {self.proc.pid}, "
+                    f"{self.workers} worker)")
                 return self
             err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
             self._stop()
             if "Address already in use" not in err:
-                raise SystemExit(f"[bench] nginx did not start: {err.strip()}")
-        raise SystemExit("[bench] nginx could not bind a free port in 5 tries")
+                break
+        raise SystemExit(f"[bench] nginx did not start: {err.strip() or 'no free port in 5 tries'}")
+
+    def _get(self, path: str, tls: bool) -> Tuple[int, bytes]:
+        host, port = (self.tls_url if tls else self.url).rsplit("/", 1)[1].split(":")
+        if tls:
+            context = ssl.create_default_context(cafile=self.ca_file)
+            conn: http.client.HTTPConnection = http.client.HTTPSConnection(
+                host, int(port), timeout=2.0, context=context)
+        else:
+            conn = http.client.HTTPConnection(host, int(port), timeout=2.0)
+        try:
+            conn.request("GET", path, headers={"Authorization": "Bearer zpka_bench"})
+            resp = conn.getresponse()
+            return resp.status, resp.read()
+        finally:
+            conn.close()
 
     def _wait_ready(self, timeout: float) -> bool:
         deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                return False
+        while time.monotonic() < deadline and self.proc.poll() is None:
             try:
-                conn = http.client.HTTPConnection("127.0.0.1", int(self.url.rsplit(":", 1)[1]),
-                                                  timeout=1.0)
-                conn.request("GET", STATUS_PATH, headers={"Authorization": "Bearer zpka_bench"})
-                ok = conn.getresponse().status == 200
-                conn.close()
-                if ok:
+                if all(self._get(STATUS_PATH, tls)[0] == 200 for tls in (False, True)):
                     return True
             except OSError:
-                pass
-            time.sleep(0.05)
+                time.sleep(0.05)
         return False
+
+    def accepted(self) -> int:
+        """Connections nginx has accepted so far (stub_status; this probe's own included)."""
+        status, body = self._get("/nginx_status", False)
+        match = re.search(rb"\n\s*(\d+)\s+\d+\s+\d+", body)
+        if status != 200 or match is None:
+            raise RuntimeError(f"nginx status page: {status} {body[:200]!r}")
+        return int(match.group(1))
 
     def _stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
@@ -220,12 +268,14 @@ class Nginx:
 
 @dataclass
 class Spec:
-    section: str          # seq-get, seq-post, batch, threads
+    section: str          # seq-get, seq-post, batch, threads; "-tls" appended over HTTPS
     label: str
     argv: List[str]
     calls: int
+    env: Dict[str, str] = field(default_factory=dict)
     rates: List[float] = field(default_factory=list)
     rss_kib: List[int] = field(default_factory=list)
+    connections: List[int] = field(default_factory=list)   # batch sections: opened per run
     unavailable: Optional[str] = None
     failure: Optional[str] = None
 
@@ -234,13 +284,28 @@ class Spec:
         return statistics.median(self.rates) if self.rates and not self.failure else None
 
 
-def run_measured(argv: Sequence[str], timeout: float = MEASURE_TIMEOUT):
+# What every measured process gets in its environment (see main()): the
+# User-Agent text gettcommerce sends, so that the floors and peers send a
+# request of the same length (bench/floor.h).
+MEASURE_ENV: Dict[str, str] = {}
+
+
+def sdk_user_agent() -> str:
+    """The User-Agent gettcommerce sends (bench-floor/1 when it cannot be imported)."""
+    code = "from gettcommerce._client import _user_agent; print(_user_agent())"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT,
+                            env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    return result.stdout.strip() if result.returncode == 0 else "bench-floor/1"
+
+
+def run_measured(argv: Sequence[str], timeout: float = MEASURE_TIMEOUT,
+                 env: Optional[Dict[str, str]] = None):
     """Run ``argv``; returns (exit code, stdout, stderr, peak RSS in KiB).
 
     os.wait4 gives this child's own ru_maxrss, which RUSAGE_CHILDREN cannot
     (that one is a maximum over every child so far).
     """
-    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), **MEASURE_ENV, **(env or {}))
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         proc = subprocess.Popen(argv, stdout=out, stderr=err, cwd=ROOT, env=env)
         killer = threading.Timer(timeout, proc.kill)
@@ -256,58 +321,71 @@ def run_measured(argv: Sequence[str], timeout: float = MEASURE_TIMEOUT):
                 err.read().decode(errors="replace"), usage.ru_maxrss)
 
 
-def measure(spec: Spec) -> None:
+def measure(spec: Spec, server: Nginx) -> None:
     if spec.unavailable or spec.failure:
         return
-    code, out, err, rss = run_measured(spec.argv)
+    counting = spec.section.startswith("batch")
+    before = server.accepted() if counting else 0
+    code, out, err, rss = run_measured(spec.argv, env=spec.env)
     try:
         answer = json.loads(out.strip().splitlines()[-1])
     except (IndexError, ValueError):
         answer = {}
     if "unavailable" in answer:
         spec.unavailable = answer["unavailable"]
-        log(f"[bench]   {spec.section:9} {spec.label:28} unavailable: {spec.unavailable}")
+        log(f"[bench]   {spec.section:12} {spec.label:28} unavailable: {spec.unavailable}")
         return
     if code != 0 or "seconds" not in answer or answer.get("errors"):
         tail = (err.strip().splitlines() or [f"exit {code}"])[-1]
         spec.failure = f"{answer.get('errors', '?')} errors; {tail}" if answer else tail
-        log(f"[bench]   {spec.section:9} {spec.label:28} FAILED: {spec.failure}")
+        log(f"[bench]   {spec.section:12} {spec.label:28} FAILED: {spec.failure}")
         return
     rate = answer["calls"] / answer["seconds"]
     spec.rates.append(rate)
     spec.rss_kib.append(rss)
-    log(f"[bench]   {spec.section:9} {spec.label:28} {rate:10,.0f} calls/s  {rss / 1024:6.1f} MiB")
+    if counting:  # minus the status probe's own connection
+        spec.connections.append(server.accepted() - before - 1)
+    log(f"[bench]   {spec.section:12} {spec.label:28} {rate:10,.0f} calls/s  {rss / 1024:6.1f} MiB")
 
 
-def build_specs(args, url: str, floors: Dict[str, Path], gett_missing: Optional[str]) -> List[Spec]:
+SEQ_PEERS = ("gettcommerce", "gettcommerce.AsyncClient", "pycurl", "urllib3", "requests", "httpx")
+BATCH_PEERS = ("gettcommerce", "gettcommerce.AsyncClient", "aiohttp", "httpx.AsyncClient",
+               "requests+threads")
+
+
+def build_specs(args, server: Nginx, floors: Dict[str, Path], gett_missing: Optional[str]) -> List[Spec]:
     py = [sys.executable, str(BENCH / "contenders.py")]
     specs: List[Spec] = []
     # The fast contenders finish 5,000 calls in well under 0.1 s here, too
     # short to time well, so they make 4x the calls (a rate is a rate).
     fast_calls = args.seq_calls * 4
-    for op in ("get", "post"):
-        section = f"seq-{op}"
-        specs.append(Spec(section, "C floor (libcurl + cJSON)",
-                          [str(floors["floor_seq"]), url, op, str(fast_calls), str(args.warmup)],
-                          fast_calls))
-        for name in ("gettcommerce", "gettcommerce.AsyncClient", "pycurl", "urllib3", "requests", "httpx"):
-            calls = fast_calls if name.startswith("gettcommerce") or name == "pycurl" else args.seq_calls
-            specs.append(Spec(section, name, [*py, "seq", name, "--url", url, "--op", op,
-                                              "--calls", str(calls), "--warmup", str(args.warmup)],
-                              calls))
     batch_warmup = str(max(args.concurrency * 4, args.warmup))
-    specs.append(Spec("batch", "C floor (curl_multi)",
-                      [str(floors["floor_multi"]), url, str(args.batch_calls), str(args.concurrency),
-                       batch_warmup], args.batch_calls))
-    for name in ("gettcommerce", "gettcommerce.AsyncClient", "aiohttp", "httpx.AsyncClient",
-                 "requests+threads"):
-        specs.append(Spec("batch", name, [*py, "batch", name, "--url", url, "--calls",
-                                          str(args.batch_calls), "--warmup", batch_warmup,
-                                          "--concurrency", str(args.concurrency)], args.batch_calls))
+    transports = [("", server.url, {})]
+    if not args.no_https:
+        transports.append(("-tls", server.tls_url, {"BENCH_CA_FILE": server.ca_file}))
+    for suffix, url, env in transports:
+        for op in ("get", "post"):
+            section = f"seq-{op}{suffix}"
+            specs.append(Spec(section, "C floor (libcurl + cJSON)",
+                              [str(floors["floor_seq"]), url, op, str(fast_calls), str(args.warmup)],
+                              fast_calls, env))
+            for name in SEQ_PEERS:
+                calls = fast_calls if name.startswith("gettcommerce") or name == "pycurl" else args.seq_calls
+                specs.append(Spec(section, name, [*py, "seq", name, "--url", url, "--op", op,
+                                                  "--calls", str(calls), "--warmup", str(args.warmup)],
+                                  calls, env))
+        specs.append(Spec(f"batch{suffix}", "C floor (curl_multi)",
+                          [str(floors["floor_multi"]), url, str(args.batch_calls), str(args.concurrency),
+                           batch_warmup], args.batch_calls, env))
+        for name in BATCH_PEERS:
+            specs.append(Spec(f"batch{suffix}", name,
+                              [*py, "batch", name, "--url", url, "--calls", str(args.batch_calls),
+                               "--warmup", batch_warmup, "--concurrency", str(args.concurrency)],
+                              args.batch_calls, env))
     for name in ("gettcommerce", "pycurl"):
         for threads in (1, args.threads):
             specs.append(Spec("threads", f"{name} x{threads}",
-                              [*py, "threads", name, "--url", url, "--calls", str(args.thread_calls),
+                              [*py, "threads", name, "--url", server.url, "--calls", str(args.thread_calls),
                                "--warmup", str(args.warmup // 4 or 1), "--threads", str(threads)],
                               args.thread_calls))
     for spec in specs:
@@ -422,18 +500,22 @@ def status_cell(spec: Spec) -> Optional[str]:
 def rate_table(specs: List[Spec], floor_label: str) -> List[str]:
     floor = next((s.median for s in specs if s.label == floor_label), None)
     gett = next((s.median for s in specs if s.label == "gettcommerce"), None)
+    conns = any(s.connections for s in specs)
     lines = ["| contender | calls/s (median) | min - max | µs/call | vs C floor | gettcommerce / this "
-             "| peak RSS MiB |", "|---|---:|---:|---:|---:|---:|---:|"]
+             "| peak RSS MiB |" + (" connections |" if conns else ""),
+             "|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if conns else "")]
     for s in specs:
         note = status_cell(s)
         if note:
-            lines.append(f"| {s.label} | {note} | | | | | |")
+            lines.append(f"| {s.label} | {note} | | | | | |" + (" |" if conns else ""))
             continue
-        lines.append(f"| {s.label} | {fmt_rate(s.median)} | {fmt_rate(min(s.rates))} - "
-                     f"{fmt_rate(max(s.rates))} | {1e6 / s.median:.1f} | "
-                     f"{fmt_ratio(ratio(s.median, floor))} | "
-                     f"{fmt_ratio(ratio(gett, s.median)) if s.label != 'gettcommerce' else ''} | "
-                     f"{max(s.rss_kib) / 1024:.1f} |")
+        cells = [s.label, f"{fmt_rate(s.median)}", f"{fmt_rate(min(s.rates))} - {fmt_rate(max(s.rates))}",
+                 f"{1e6 / s.median:.1f}", fmt_ratio(ratio(s.median, floor)),
+                 fmt_ratio(ratio(gett, s.median)) if s.label != "gettcommerce" else "",
+                 f"{max(s.rss_kib) / 1024:.1f}"]
+        if conns:
+            cells.append(f"{min(s.connections)} - {max(s.connections)}" if s.connections else "-")
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
@@ -476,11 +558,52 @@ def target_rows(by: Dict[tuple, Spec], imports: Dict[str, List[float]], threads:
     rows.append(row("async: sequential awaited get_status >= 0.70x the sync Client",
                     ratio(med("seq-get", "gettcommerce.AsyncClient"), med("seq-get", "gettcommerce")),
                     0.70))
+    # Issue 17: the same over HTTPS (TLS 1.3, HTTP/2 via ALPN).
+    for section, what in (("seq-get-tls", "GET status"), ("seq-post-tls", "POST order status")):
+        rows.append(row(f"HTTPS sequential {what}: gettcommerce >= 0.90x C floor",
+                        ratio(med(section, "gettcommerce"), med(section, "C floor (libcurl + cJSON)")),
+                        0.90))
+    rows.append(row("HTTPS batch of 10,000 at 32: gettcommerce >= 0.85x C curl_multi floor",
+                    ratio(med("batch-tls", "gettcommerce"), med("batch-tls", "C floor (curl_multi)")),
+                    0.85))
     gi, ri = imports.get("gettcommerce"), imports.get("requests")
     rows.append(row("import gettcommerce <= 0.5x import requests",
                     ratio(statistics.median(gi), statistics.median(ri)) if gi and ri else None,
                     0.5, "<="))
     return rows
+
+
+def https_sections(args, specs: List[Spec], by: Dict[tuple, Spec]) -> List[str]:
+    """Sections 1c-1d and 2b: the same measurements over HTTPS, and the ratios side by side."""
+    out = ["", "## HTTPS: the same calls over TLS 1.3, HTTP/2 via ALPN", "",
+           "The same nginx answers on a second port with a self-signed certificate (EC P-256, "
+           "TLS 1.3 only, `http2` on the listener): every contender is given the certificate as its "
+           "CA file (the C floors via `BENCH_CA_FILE`, gettcommerce via `ca_bundle=`, pycurl `CAINFO`, "
+           "requests/urllib3/httpx/aiohttp their `verify`/`ssl` argument). libcurl (floors, "
+           "gettcommerce, pycurl) negotiates HTTP/2 via ALPN; the pure-Python peers speak HTTP/1.1 "
+           "(none enables HTTP/2 by default). Connections are warmed up before timing, so the "
+           "sequential figures are the steady state of one TLS connection.", "",
+           "| measurement | gettcommerce / C floor over HTTP | over HTTPS |", "|---|---:|---:|"]
+    for section, floor_label, what in (("seq-get", "C floor (libcurl + cJSON)", "sequential GET status"),
+                                       ("seq-post", "C floor (libcurl + cJSON)", "sequential POST order status"),
+                                       ("batch", "C floor (curl_multi)", f"batch of {args.batch_calls:,} at "
+                                                                         f"{args.concurrency}")):
+        cells = []
+        for suffix in ("", "-tls"):
+            gett, floor = by.get((section + suffix, "gettcommerce")), by.get((section + suffix, floor_label))
+            cells.append(fmt_ratio(ratio(gett.median if gett else None, floor.median if floor else None)))
+        out.append(f"| {what} | {cells[0]} | {cells[1]} |")
+    for section, title in (("seq-get-tls", "1c. HTTPS sequential GET store status"),
+                           ("seq-post-tls", "1d. HTTPS sequential POST order status")):
+        out += ["", f"## {title}", ""]
+        out += rate_table([s for s in specs if s.section == section], "C floor (libcurl + cJSON)")
+    out += ["", f"## 2b. HTTPS batch: {args.batch_calls:,} order-status POSTs, {args.concurrency} in flight",
+            "", "connections: how many TCP+TLS connections nginx accepted during one run (warm-up batch "
+            "and timed batch; min - max over the runs), from its `stub_status` counter. Over HTTP/2 "
+            "libcurl multiplexes the transfers on few connections; HTTP/1.1 clients need one per "
+            "call in flight.", ""]
+    out += rate_table([s for s in specs if s.section == "batch-tls"], "C floor (curl_multi)")
+    return out
 
 
 def render(args, specs: List[Spec], imports: Dict[str, List[float]], machine: List[tuple],
@@ -494,7 +617,7 @@ def render(args, specs: List[Spec], imports: Dict[str, List[float]], machine: Li
            f"answers on 127.0.0.1, {args.nginx_workers} worker, keep-alive.", "",
            "## Machine", "", "| | |", "|---|---|"]
     out += [f"| {k} | {v} |" for k, v in machine]
-    out += ["", "## Targets of issue 7", "", "| target | measured | status |", "|---|---:|---|"]
+    out += ["", "## Targets (issues 7, 12, 17)", "", "| target | measured | status |", "|---|---:|---|"]
     out += [f"| {a} | {b} | {c} |" for a, b, c in target_rows(by, imports, args.threads)]
     seq_note = (f"{args.seq_calls:,} calls per run ({args.seq_calls * 4:,} for the C floor, "
                 f"pycurl and gettcommerce), after {args.warmup} warm-up calls on the same "
@@ -512,6 +635,8 @@ def render(args, specs: List[Spec], imports: Dict[str, List[float]], machine: Li
             "32), requests in a 32-thread pool (a Session per thread). The time includes queueing "
             "the calls and collecting the results.", ""]
     out += rate_table([s for s in specs if s.section == "batch"], "C floor (curl_multi)")
+    if any(s.section.endswith("-tls") for s in specs):
+        out += https_sections(args, specs, by)
     out += ["", f"## 3. Threads sharing one Client ({args.thread_calls:,} GET status calls per run)", "",
             "gettcommerce: N threads share one `Client` (it releases the GIL during transfers). "
             "pycurl (one handle per thread) shows what these cores allow a GIL-releasing client "
@@ -563,6 +688,8 @@ def main(argv=None) -> int:
                         help="smoke run: 2 runs, fewer calls, writes RESULTS-quick.md")
     parser.add_argument("--no-install", action="store_true",
                         help="fail instead of installing peer packages or nginx")
+    parser.add_argument("--no-https", action="store_true",
+                        help="skip the HTTPS sections (TLS 1.3 + HTTP/2 on the same nginx)")
     parser.add_argument("--output", type=Path)
     args = parser.parse_args(argv)
     if args.quick:
@@ -582,13 +709,14 @@ def main(argv=None) -> int:
     nginx_bin = ensure_nginx(not args.no_install)
     floors = build_floors()
     gett_missing = ensure_extension()
+    MEASURE_ENV["BENCH_USER_AGENT"] = sdk_user_agent()
     with Nginx(nginx_bin, workers=args.nginx_workers) as server:
-        specs = build_specs(args, server.url, floors, gett_missing)
+        specs = build_specs(args, server, floors, gett_missing)
         for round_no in range(args.runs):
             log(f"[bench] round {round_no + 1}/{args.runs}")
             shift = round_no % len(specs)
             for spec in specs[shift:] + specs[:shift]:
-                measure(spec)
+                measure(spec, server)
         log("[bench] import times")
         imports = measure_imports(["gettcommerce", "requests", "httpx", "urllib3", "aiohttp",
                                    "pycurl"], args.import_runs)
