@@ -27,6 +27,7 @@ from typing import Dict, List, Tuple
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import run as bench  # noqa: E402  (bench/run.py: nginx, floors, extension build)
 
+HISTORY = "## History and what is left"
 LINE = re.compile(r"^\s*([\d,]+)\s+\(\s*[\d.]+%\)\s+(.*?)\s+\[(.+)\]\s*$")
 
 
@@ -55,10 +56,13 @@ def category(obj: str) -> str:
 
 
 def callgrind(argv: List[str], out: Path) -> Dict[Tuple[str, str], int]:
-    """Instructions per (function, object) for one run of ``argv``."""
+    """Instructions per (function, object) for one run of ``argv`` (a fixed hash
+    seed: dict probing, and so the Python figures, would vary from run to run)."""
     cmd = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", *argv]
     result = subprocess.run(cmd, cwd=bench.ROOT, capture_output=True, text=True,
-                            env=dict(bench.os.environ, PYTHONPATH=str(bench.ROOT)), timeout=600)
+                            env=dict(bench.os.environ, PYTHONPATH=str(bench.ROOT), PYTHONHASHSEED="0",
+                                     **bench.MEASURE_ENV),
+                            timeout=600)
     if result.returncode != 0:
         raise SystemExit(f"[profile] {' '.join(argv)} failed under valgrind:\n{result.stderr[-2000:]}")
     annotated = subprocess.run(["callgrind_annotate", "--threshold=100", "--inclusive=no", str(out)],
@@ -154,7 +158,12 @@ def main(argv=None) -> int:
     parser.add_argument("--top", type=int, default=25)
     parser.add_argument("--ops", default="get,post")
     parser.add_argument("--output", type=Path, default=bench.BENCH / "PROFILE.md")
+    parser.add_argument("--libcurl", type=Path,
+                        help="a directory holding another libcurl.so.4 (e.g. one built with -g, so "
+                             "its functions show by name) for both the floor and gettcommerce")
     args = parser.parse_args(argv)
+    if args.libcurl:
+        bench.MEASURE_ENV["LD_LIBRARY_PATH"] = str(args.libcurl.resolve())
     if not 0 < args.short < args.long:
         parser.error("need 0 < --short < --long")
     if shutil.which("valgrind") is None:
@@ -167,6 +176,8 @@ def main(argv=None) -> int:
     # The real interpreter, not a pyenv shim script: valgrind must see python itself.
     python = subprocess.run([sys.executable, "-c", "import sys; print(sys.executable)"],
                             capture_output=True, text=True, check=True).stdout.strip()
+    # The floor sends gettcommerce's own User-Agent (bench/floor.h).
+    bench.MEASURE_ENV["BENCH_USER_AGENT"] = bench.sdk_user_agent()
     sections: List[str] = []
     with bench.Nginx(nginx) as server, tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -188,8 +199,14 @@ def main(argv=None) -> int:
         f"{args.short:,} calls (same {args.warmup} warm-up calls) against the bench nginx, "
         "subtracted, divided by the difference: per-call user-space instructions (Ir) with "
         "start-up and imports cancelled out. Kernel time (loopback TCP, epoll) is not counted; "
-        "libcurl has no debug symbols here, so some of its functions show as addresses.", "",
+        "libcurl has no debug symbols here, so some of its functions show as addresses "
+        "(`--libcurl DIR` runs both with another libcurl). The C floor sends the same request "
+        "headers as gettcommerce, its User-Agent text included (bench/floor.h).", "",
         *sections])
+    # The hand-written history at the end of the report survives a rewrite.
+    kept = args.output.read_text() if args.output.exists() else ""
+    if HISTORY in kept:
+        text += "\n" + kept[kept.index(HISTORY):]
     args.output.write_text(text)
     print(text)
     return 0

@@ -139,7 +139,8 @@ static cJSON *parse(const char *data, size_t len, gc_json_error *error, int refu
     if (raw_nul != NULL) {
         problem = GC_JSON_NUL;
         offset = (size_t)(raw_nul - data);
-    } else if (refuse_nul && memmem(data, len, "u0000", 5) != NULL) {
+    } else if (refuse_nul && memchr(data, '\\', len) != NULL &&   /* no escape: no \u0000 */
+               memmem(data, len, "u0000", 5) != NULL) {
         scan(data, len, len, &depth, &nul_at);
         if (nul_at != (size_t)-1) {
             problem = GC_JSON_NUL;

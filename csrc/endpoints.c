@@ -1,5 +1,6 @@
 /* endpoints.c - the 11 Commerce calls: method, path template, success code,
  * and whether a retry is safe after the request may have reached Gett. */
+#include <stdint.h>
 #include <string.h>
 
 #include "gc.h"
@@ -20,8 +21,19 @@ const gc_endpoint gc_endpoints[GC_EP_COUNT] = {
     [GC_EP_ACTIVATE_STORE] = {"activate_store", "POST", "/v1/commerce/onboarding/stores/{}/activate", 1, "onboarding_id", 200, 0},
 };
 
+/* RFC 3986 unreserved bytes (A-Z a-z 0-9 - . _ ~), one bit each: a URL's
+ * path ids are mostly these, so they are checked and copied with one
+ * lookup per byte. */
+static const uint64_t unreserved[4] = {0x03ff600000000000ULL, 0x47fffffe87fffffeULL, 0, 0};
+
+static int is_unreserved(unsigned char c)
+{
+    return (int)((unreserved[c >> 6] >> (c & 63)) & 1);
+}
+
 const char *gc_path_param_problem(const char *value, size_t len)
 {
+    const char *problem = NULL;
     size_t i;
     if (len == 0)
         return "must not be empty";
@@ -29,20 +41,17 @@ const char *gc_path_param_problem(const char *value, size_t len)
      * resource (stores.get("..") -> GET /v1/commerce/). */
     if ((len == 1 && value[0] == '.') || (len == 2 && value[0] == '.' && value[1] == '.'))
         return "must not be '.' or '..'";
-    for (i = 0; i < len; i++) {
-        switch (value[i]) {
-        case '/':
-            return "must not contain '/'";
-        case '\r':
-        case '\n':
-            return "must not contain CR or LF";
-        case '\0':
-            return "must not contain NUL";
-        default:
-            break;
-        }
+    for (i = 0; i < len && problem == NULL; i++) {
+        if (is_unreserved((unsigned char)value[i]))
+            continue;
+        if (value[i] == '/')
+            problem = "must not contain '/'";
+        else if (value[i] == '\r' || value[i] == '\n')
+            problem = "must not contain CR or LF";
+        else if (value[i] == '\0')
+            problem = "must not contain NUL";
     }
-    return NULL;
+    return problem;
 }
 
 int gc_percent_encode(gc_buf *b, const char *value, size_t len)
@@ -58,8 +67,7 @@ int gc_percent_encode(gc_buf *b, const char *value, size_t len)
     out = b->data + b->len;
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)value[i];
-        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '_' || c == '.' || c == '~') {
+        if (is_unreserved(c)) {
             *out++ = (char)c;
         } else {
             *out++ = '%';

@@ -305,6 +305,7 @@ void gc_handle_checkin(gc_client *client, CURL *h);
 double gc_now(void);
 int gc_interrupted(gc_interrupt *ir);
 void gc_response_reset(gc_response *resp, gc_kind kind);
+void gc_transfer_configure(CURL *h);
 void gc_transfer_prepare(gc_client *client, CURL *h, const gc_request *req, gc_transfer *t);
 void gc_transfer_release(CURL *h);
 int gc_attempt_begin(const gc_config *cfg, CURL *h, gc_transfer *t, double deadline, int attempt);

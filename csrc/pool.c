@@ -144,6 +144,7 @@ CURL *gc_handle_new(gc_client *client)
     if (h == NULL)
         return NULL;
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    gc_transfer_configure(h);
     if (client->share != NULL)
         curl_easy_setopt(h, CURLOPT_SHARE, client->share->sh);
     curl_easy_setopt(h, CURLOPT_TCP_KEEPALIVE, 1L);
@@ -151,7 +152,13 @@ CURL *gc_handle_new(gc_client *client)
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     /* Send the path as built: never let libcurl fold "/./" or "/../". */
     curl_easy_setopt(h, CURLOPT_PATH_AS_IS, 1L);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, client->cfg.user_agent);
+    /* The User-Agent line is in the client's header lists (formatted once);
+     * CURLOPT_USERAGENT would make libcurl format it again for every
+     * request.  Through a proxy it is still set, for the CONNECT request
+     * (the header lists go to the origin only); the origin request then
+     * sends the list's line alone. */
+    if (client->cfg.proxy != NULL && client->cfg.proxy[0] != '\0')
+        curl_easy_setopt(h, CURLOPT_USERAGENT, client->cfg.user_agent);
     /* Set explicitly (even to ""): libcurl then never reads the *_proxy
      * variables itself, which it would do on every request. */
     curl_easy_setopt(h, CURLOPT_PROXY, client->cfg.proxy);
@@ -249,18 +256,38 @@ static void free_parts(gc_client *client)
     free(client);
 }
 
-/* Accept + Authorization, then up to two more lines. */
-static int append_headers(struct curl_slist **list, const char *auth, const char *extra1,
-                          const char *extra2)
+/* Accept, Authorization, User-Agent, then up to two more lines (NULL ones
+ * are skipped). */
+static int append_headers(struct curl_slist **list, const char *auth, const char *agent,
+                          const char *extra1, const char *extra2)
 {
-    const char *lines[] = {"Accept: application/json", auth, extra1, extra2};
+    const char *lines[] = {"Accept: application/json", auth, agent, extra1, extra2};
     size_t i;
-    for (i = 0; i < sizeof lines / sizeof lines[0] && lines[i] != NULL; i++) {
-        struct curl_slist *tmp = curl_slist_append(*list, lines[i]);
+    for (i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        struct curl_slist *tmp = lines[i] != NULL ? curl_slist_append(*list, lines[i]) : *list;
         if (tmp == NULL)
             return -1;
         *list = tmp;
     }
+    return 0;
+}
+
+/* "User-Agent: <text>" (malloc'd), or NULL for an empty user agent (none
+ * is sent, as libcurl does for an empty CURLOPT_USERAGENT).  -1 out of memory. */
+static int user_agent_line(const char *agent, char **line)
+{
+    static const char prefix[] = "User-Agent: ";
+    size_t len;
+
+    *line = NULL;
+    if (agent == NULL || agent[0] == '\0')
+        return 0;
+    len = strlen(agent);
+    *line = malloc(sizeof prefix + len);
+    if (*line == NULL)
+        return -1;
+    memcpy(*line, prefix, sizeof prefix - 1);
+    memcpy(*line + sizeof prefix - 1, agent, len + 1);
     return 0;
 }
 
@@ -302,6 +329,7 @@ gc_client *gc_client_new(const gc_config *config)
 {
     gc_client *client = calloc(1, sizeof *client);
     gc_config copy;
+    char *agent = NULL;
 
     if (client == NULL)
         goto error;
@@ -318,11 +346,14 @@ gc_client *gc_client_new(const gc_config *config)
      * call gets only what it needs.  "Content-Type:" (empty) stops libcurl
      * labelling a bodyless POST as a form; "Expect:" stops it waiting for
      * 100-continue before sending a larger body. */
-    if (append_headers(&client->headers, client->cfg.auth_header, NULL, NULL) < 0 ||
-        append_headers(&client->headers_empty, client->cfg.auth_header, "Content-Type:", NULL) < 0 ||
-        append_headers(&client->headers_json, client->cfg.auth_header,
+    if (user_agent_line(client->cfg.user_agent, &agent) < 0 ||
+        append_headers(&client->headers, client->cfg.auth_header, agent, NULL, NULL) < 0 ||
+        append_headers(&client->headers_empty, client->cfg.auth_header, agent, "Content-Type:",
+                       NULL) < 0 ||
+        append_headers(&client->headers_json, client->cfg.auth_header, agent,
                        "Content-Type: application/json", "Expect:") < 0)
         goto error_lock;
+    free(agent);
 
     pthread_once(&atfork_once, atfork_register);
     pthread_mutex_lock(&registry_lock);
@@ -334,6 +365,7 @@ gc_client *gc_client_new(const gc_config *config)
     return client;
 
 error_lock:
+    free(agent);
     pthread_mutex_destroy(&client->lock);
 error_parts:
     free_parts(client);

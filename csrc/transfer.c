@@ -138,18 +138,24 @@ static void set_method(CURL *h, const gc_client *client, const gc_request *req)
                               : is_post ? client->headers_empty : client->headers);
 }
 
+/* The callbacks, the same for every call: set once, when gc_handle_new
+ * makes the handle (each setopt is work libcurl does per call otherwise). */
+void gc_transfer_configure(CURL *h)
+{
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+    curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+}
+
 /* Prepare handle h for one call (the same for every attempt). */
 void gc_transfer_prepare(gc_client *client, CURL *h, const gc_request *req, gc_transfer *t)
 {
     curl_easy_setopt(h, CURLOPT_URL, req->url);
-    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
     curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
-    curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->curl_error);
     /* Progress callbacks only matter when there is something to watch. */
     if (t->interrupt != NULL && t->interrupt->check != NULL) {
-        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
         curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     }

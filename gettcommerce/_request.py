@@ -37,6 +37,10 @@ def _log_attempt(method: str, url: str, status: int, ms: float, attempt: int) ->
 # Whether the C core's per-attempt hook is installed: the one-element list
 # is flipped by sync_log_hook, read on every call.
 _hooked = [False]
+# logging's own cache of isEnabledFor answers per level (CPython's Logger._cache,
+# emptied by every setLevel/disable); read directly, it saves a Python frame
+# per call.  Without it (another implementation) every call asks isEnabledFor.
+_enabled_cache: Dict[int, bool] = getattr(logger, "_cache", {})
 
 
 def sync_log_hook() -> None:
@@ -44,8 +48,11 @@ def sync_log_hook() -> None:
     ``gettcommerce`` logger is enabled for DEBUG, so a call with DEBUG off
     makes no Python call per attempt.  Every executor calls this before it
     sends: a level set (or a handler's logger enabled) between calls takes
-    effect at the next call.  ``isEnabledFor`` is a cached dict lookup."""
-    on = logger.isEnabledFor(_DEBUG)
+    effect at the next call.  The answer comes from logging's cache when it
+    has one (what ``isEnabledFor`` returns for an enabled logger)."""
+    on = _enabled_cache.get(_DEBUG)
+    if on is None or logger.disabled:
+        on = logger.isEnabledFor(_DEBUG)
     if on is not _hooked[0]:
         _core.set_logger_hook(_log_attempt if on else None)
         _hooked[0] = on

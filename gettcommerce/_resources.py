@@ -142,15 +142,23 @@ def _discard(raw: Any, request: Request) -> None:
     return None
 
 
+_new_status = object.__new__
+
+
 def _read_status(raw: Any, request: Request) -> StoreStatus:
-    # The hot path (one frame): checks and builds inline, as StoreStatus.from_dict would.
+    # The hot path (one frame): checks and builds inline, as StoreStatus.from_dict
+    # would, filling every slot StoreStatus.__init__ fills without running it.
     status = raw.get("status") if type(raw) is dict else None
     if not status:
         require(raw, "status", "a StoreStatus")  # raises, naming what is missing
-    result = StoreStatus(status, raw.get("reason"), None, None, request[1][0])
+    result: StoreStatus = _new_status(StoreStatus)
+    result.status = status
+    result.reason = raw.get("reason")
+    result._paused_at = result._resume_at = None
     # The times stay wire text until read (StoreStatus.paused_at parses them).
     result._paused_wire = raw.get("pausedAt")
     result._resume_wire = raw.get("resumeAt")
+    result.store_id = request[1][0]
     return result
 
 
