@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
-import sys
 import time
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterable, List, Optional, Protocol, Tuple, Type, TypeVar, Union
 
+from . import _html
 from ._constants import (
     ONBOARDING_MAX_POLL_INTERVAL,
     ONBOARDING_POLL_INTERVAL,
@@ -132,6 +132,10 @@ class _Model:
             if value is not None:
                 parts.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
+
+    def _repr_html_(self) -> str:
+        """Jupyter: a card of the fields, status as a coloured badge."""
+        return _html.model_card(self)
 
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
@@ -486,6 +490,8 @@ class _OnboardingWait:
         self.start = time.monotonic()
         self.deadline = self.start + timeout
         self.interval = poll_interval
+        # One line, in place: an IPython display in Jupyter, else ``\r`` on stderr.
+        self.line: Optional[_html.ProgressLine] = _html.ProgressLine() if progress else None
 
     def next_pause(self) -> Optional[float]:
         """None once the onboarding is ready; else the seconds to sleep before
@@ -505,18 +511,18 @@ class _OnboardingWait:
         return pause
 
     def show(self) -> None:
-        if self.progress:
-            sys.stderr.write(f"\r  onboarding {self.onboarding.onboarding_id}: {self.onboarding.status:<18} "
+        """Show (or update in place) the progress line, when asked for."""
+        if self.line is not None:
+            self.line.update(f"  onboarding {self.onboarding.onboarding_id}: {self.onboarding.status:<18} "
                              f"{time.monotonic() - self.start:5.1f}s")
-            sys.stderr.flush()
 
     def __enter__(self) -> "_OnboardingWait":
+        self.show()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self.progress:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        if self.line is not None:
+            self.line.close()
 
 
 class Onboarding(_Model):
@@ -566,7 +572,8 @@ class Onboarding(_Model):
         Polls start at ``poll_interval`` and back off (x1.5, at most 10 s).
         Raises OnboardingFailedError on ``catalog_failed`` (with Gett's
         ``error``), APITimeoutError when ``timeout`` seconds pass first.
-        ``progress=True`` shows a one-line status on stderr.
+        ``progress=True`` shows a one-line status, updated in place: on
+        stderr, or in Jupyter as one output line of the cell.
         """
         with _OnboardingWait(self, timeout, poll_interval, progress) as waiting:
             while (pause := waiting.next_pause()) is not None:
