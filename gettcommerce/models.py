@@ -10,7 +10,8 @@ import datetime as _dt
 import enum
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterable, List, Optional, Protocol, Tuple, Type, TypeVar, Union
+from typing import (TYPE_CHECKING, Any, ClassVar, Dict, Iterable, List, Optional, Protocol, Tuple, Type, TypeVar,
+                    Union, overload)
 
 from . import _html
 from ._constants import (
@@ -250,6 +251,36 @@ class Amounts(_Model):
 
 # ---------------------------------------------------------------- resources
 
+class _WireTime:
+    """A timestamp field that may hold wire text until first read: ``value_slot``
+    keeps the datetime, ``wire_slot`` the text not parsed yet (parse_datetime,
+    once, on first read); assigning a datetime drops the text."""
+
+    __slots__ = ("value_slot", "wire_slot")
+
+    def __init__(self, value_slot: str, wire_slot: str) -> None:
+        self.value_slot: str = value_slot
+        self.wire_slot: str = wire_slot
+
+    @overload
+    def __get__(self, obj: None, owner: Any = None) -> "_WireTime": ...
+
+    @overload
+    def __get__(self, obj: object, owner: Any = None) -> Optional[_dt.datetime]: ...
+
+    def __get__(self, obj: Optional[object], owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        wire = getattr(obj, self.wire_slot)
+        if wire is not None:
+            self.__set__(obj, parse_datetime(wire))
+        return getattr(obj, self.value_slot)
+
+    def __set__(self, obj: object, value: Optional[_dt.datetime]) -> None:
+        setattr(obj, self.value_slot, value)
+        setattr(obj, self.wire_slot, None)
+
+
 class StoreStatus(_Model):
     """A store's live status: ``online``, or ``paused`` with a reason."""
 
@@ -272,29 +303,8 @@ class StoreStatus(_Model):
         self._resume_wire: Optional[str] = None
         self.store_id: Optional[str] = store_id
 
-    @property
-    def paused_at(self) -> Optional[_dt.datetime]:
-        if self._paused_wire is not None:
-            self._paused_at = parse_datetime(self._paused_wire)
-            self._paused_wire = None
-        return self._paused_at
-
-    @paused_at.setter
-    def paused_at(self, value: Optional[_dt.datetime]) -> None:
-        self._paused_at = value
-        self._paused_wire = None
-
-    @property
-    def resume_at(self) -> Optional[_dt.datetime]:
-        if self._resume_wire is not None:
-            self._resume_at = parse_datetime(self._resume_wire)
-            self._resume_wire = None
-        return self._resume_at
-
-    @resume_at.setter
-    def resume_at(self, value: Optional[_dt.datetime]) -> None:
-        self._resume_at = value
-        self._resume_wire = None
+    paused_at: _WireTime = _WireTime("_paused_at", "_paused_wire")
+    resume_at: _WireTime = _WireTime("_resume_at", "_resume_wire")
 
     @property
     def is_online(self) -> bool:
