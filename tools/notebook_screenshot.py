@@ -88,7 +88,9 @@ def screenshot(html_path: Path, png_path: Path, browser: str, *, width: int = 90
                           "--no-first-run", "--disable-extensions", f"--user-data-dir={profile}",
                           f"--window-size={width},{height}", "--force-device-scale-factor=1",
                           f"--screenshot={png_path.resolve()}", html_path.resolve().as_uri()]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+        # The browser is not ours to sanitize: under `make test-asan` the ASan runtime is preloaded.
+        env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "PYTHONMALLOC")}
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
     if done.returncode != 0 or not png_path.exists() or png_path.stat().st_size == 0:
         raise SystemExit(f"chromium failed ({done.returncode}): {done.stderr[-2000:]}")
 
