@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 import gettcommerce as gett
+from rawserver import wait_listening
 
 API_KEY = "zpka_test_0123456789abcdef"
 
@@ -155,17 +156,7 @@ class RecordingServer:
                                        daemon=True)
         self.thread.start()
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        self._wait_listening()
-
-    def _wait_listening(self) -> None:
-        deadline = time.monotonic() + 5
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.httpd.server_port), timeout=0.5):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
+        wait_listening(self.httpd.server_port)
 
     def add(self, *replies: Reply) -> None:
         with self.lock:
