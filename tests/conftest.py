@@ -214,10 +214,16 @@ def in_child(fn: Callable[[], Any]) -> int:
 
 
 @pytest.fixture
-def sandbox():
+def sandbox_options() -> Dict[str, Any]:
+    """More Sandbox() arguments for the ``sandbox`` fixture; a test module overrides this to set them."""
+    return {}
+
+
+@pytest.fixture
+def sandbox(sandbox_options):
     """An in-process Gett sandbox: delays scaled down, no rate limits."""
     from gettcommerce.sandbox import Sandbox
-    with Sandbox(time_scale=0.001, rate_limits=False) as sb:
+    with Sandbox(time_scale=0.001, rate_limits=False, **sandbox_options) as sb:
         yield sb
 
 

@@ -5,6 +5,7 @@ itself, independent of the SDK client.
 """
 from __future__ import annotations
 
+import contextlib
 import http.client
 import json
 import re
@@ -191,6 +192,13 @@ def api(sandbox):
     client = Api(sandbox.url, sandbox.api_key)
     yield client
     client.close()
+
+
+@pytest.fixture
+def partner():
+    """A fake partner webhook endpoint (:class:`Partner`), closed after the test."""
+    with contextlib.closing(Partner()) as p:
+        yield p
 
 
 @pytest.fixture
