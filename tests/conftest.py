@@ -84,6 +84,15 @@ def problem(status: int, code: str, detail: str = "it went wrong", **extra: Any)
     return body
 
 
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+    """Answer the request ``handler`` is serving: ``status`` and a JSON ``body`` with its length."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
 class _Server(ThreadingHTTPServer):
     # The default backlog of 5 drops SYNs when a batch opens many connections
     # at once, and each dropped SYN costs a 1 s retransmit.

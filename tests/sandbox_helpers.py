@@ -17,6 +17,8 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 
+from conftest import send_json
+
 
 class Resp:
     def __init__(self, status: int, headers: Dict[str, str], raw: bytes) -> None:
@@ -120,11 +122,7 @@ class Partner:
                     status, answer = 404, {"detail": "no such hook"}
                 data = json.dumps(answer).encode()
                 try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
+                    send_json(self, status, data)
                 except OSError:
                     pass
 

@@ -26,7 +26,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import gettcommerce as gett
-from conftest import API_KEY, Reply, core_client, problem
+from conftest import API_KEY, Reply, core_client, problem, send_json
 from gettcommerce import webhooks
 from gettcommerce.sandbox import Sandbox
 from rawserver import RawServer, endless, hang
@@ -82,11 +82,7 @@ class _Handler(BaseHTTPRequestHandler):
             body, code = json.dumps(problem(401, "UNAUTHENTICATED")).encode(), 401
         else:
             body, code = b'{"status": "online"}', 200
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, code, body)
 
 
 class HTTPSServer:
