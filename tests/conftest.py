@@ -93,6 +93,14 @@ def send_json(handler: BaseHTTPRequestHandler, status: int, body: bytes) -> None
     handler.wfile.write(body)
 
 
+def serve_in_thread(httpd: ThreadingHTTPServer, poll_interval: float = 0.05) -> threading.Thread:
+    """Start serving ``httpd`` from a daemon thread (daemon request threads too); stop it with shutdown()."""
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": poll_interval}, daemon=True)
+    thread.start()
+    return thread
+
+
 class _Server(ThreadingHTTPServer):
     # The default backlog of 5 drops SYNs when a batch opens many connections
     # at once, and each dropped SYN costs a 1 s retransmit.
@@ -160,10 +168,7 @@ class RecordingServer:
             do_GET = do_POST = do_PUT = do_DELETE = handle_any
 
         self.httpd = _Server(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                                       daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.httpd, poll_interval=0.02)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
         wait_listening(self.httpd.server_port)
 

@@ -6,6 +6,7 @@ itself, independent of the SDK client.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import http.client
 import json
 import re
@@ -17,14 +18,14 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 
-from conftest import send_json
+from conftest import send_json, serve_in_thread
 
 
+@dataclasses.dataclass(repr=False)
 class Resp:
-    def __init__(self, status: int, headers: Dict[str, str], raw: bytes) -> None:
-        self.status = status
-        self.headers = headers
-        self.raw = raw
+    status: int
+    headers: Dict[str, str]
+    raw: bytes
 
     @property
     def json(self) -> Any:
@@ -127,10 +128,7 @@ class Partner:
                     pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.server)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/gett"
 
     @staticmethod
