@@ -203,6 +203,22 @@ def test_modifier_group_bounds_are_checked(minimum, maximum, code, path, named):
         assert words in issues[0].message
 
 
+@pytest.mark.parametrize("field, value, named", [
+    ("catalogs", "x", "not a string"),
+    ("catalogSetId", 1, "not a number"),
+    ("catalogSetId", True, "not a boolean"),
+    ("catalogSetId", None, "not null"),
+    ("catalogSetId", [], "not an array"),
+    ("catalogSetId", {}, "not an object"),
+])
+def test_a_wrong_type_is_named_by_its_json_type(field, value, named):
+    doc = base()
+    doc[field] = value
+    (issue,) = both_ways(doc)
+    assert (issue.code, issue.path) == ("wrong_type", "/" + field)
+    assert named in issue.message
+
+
 def test_non_finite_price_from_bytes_and_from_dict():
     text = json.dumps(base()).replace('"basePrice": 9.5', '"basePrice": 1e999').encode()
     assert codes_paths(validate_catalogset(text)) == [("invalid_price", "/items/i1/basePrice")]
