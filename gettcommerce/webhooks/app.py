@@ -1,10 +1,11 @@
 """WebhookApp: verification, parsing, handlers, place deduplication, problem+json answers.
 
 The request logic is written once, as generators that yield the blocking
-steps (a handler call, a store call) to a driver: WebhookApp runs them in
-the calling thread, AsyncWebhookApp (``asgi.py``) awaits async handlers and
-runs everything else in a worker thread.  Both therefore answer every
-request identically.
+steps (a handler call, a store call) to one driver, :func:`drive`, which
+also holds the per-order locks.  Only how a step runs differs: WebhookApp
+calls it in the calling thread, AsyncWebhookApp (``asgi.py``) awaits async
+handlers and runs everything else in a worker thread.  Both therefore answer
+every request identically.
 """
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import logging
 import threading
 import uuid
 from http import HTTPStatus
-from typing import (TYPE_CHECKING, Any, Callable, Dict, Generator, List, Mapping, Optional,
-                    Sequence, Tuple, Union)
+from typing import (TYPE_CHECKING, Any, Awaitable, Callable, Dict, Generator, List, Mapping,
+                    Optional, Sequence, Tuple, Union)
 
 from .._constants import WEBHOOK_TOLERANCE
 from .._wire import dumps, iso, utcnow
@@ -447,25 +448,36 @@ class WebhookCore:
         return status, [("Content-Type", "application/problem+json")], payload
 
 
-def run_sync(flow: Flow, locks: KeyedLocks) -> Response:
-    """Drive a request flow in this thread: each step is a plain call."""
+Call = Callable[[Callable[..., Any], Tuple[Any, ...], str], Awaitable[Any]]
+
+
+async def drive(flow: Flow, locks: KeyedLocks, call: Call) -> Response:
+    """Run a request flow's steps: the one driver of WebhookApp and AsyncWebhookApp.
+
+    ``call(function, args, kind)`` runs one step (HANDLER or IO, and a LOCK's
+    ``lock.acquire``); the per-order locks taken are released, and the flow
+    closed, however the request ends.
+    """
     held: List[Tuple[str, Any]] = []
     try:
         step = next(flow)
         while True:
             function, args, kind = step
+            result: Any = None
             if kind == LOCK:
                 lock = locks.enter(args[0])
-                lock.acquire()
+                try:
+                    await call(lock.acquire, (), LOCK)
+                except BaseException:   # interrupted while waiting: nothing held
+                    locks.leave(args[0])
+                    raise
                 held.append((args[0], lock))
-                result = None
             elif kind == UNLOCK:
                 _unlock(locks, held)
-                result = None
             else:
                 assert function is not None
                 try:
-                    result = function(*args)
+                    result = await call(function, args, kind)
                 except Exception as exc:
                     step = flow.throw(exc)
                     continue
@@ -473,9 +485,28 @@ def run_sync(flow: Flow, locks: KeyedLocks) -> Response:
     except StopIteration as stop:
         return stop.value
     finally:
-        flow.close()   # as the async driver does: a flow left mid-step runs its finally now
+        flow.close()   # a flow left mid-step runs its finally now
         while held:
             _unlock(locks, held)
+
+
+async def _call_here(function: Callable[..., Any], args: Tuple[Any, ...], kind: str) -> Any:
+    return function(*args)
+
+
+def run_sync(flow: Flow, locks: KeyedLocks) -> Response:
+    """Drive a request flow in this thread: each step is a plain call.
+
+    :func:`drive` with plain calls never suspends, so one ``send`` runs it
+    to its end; no event loop is involved.
+    """
+    driver = drive(flow, locks, _call_here)
+    try:
+        driver.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    driver.close()
+    raise RuntimeError("the webhook driver suspended outside an event loop")
 
 
 def _unlock(locks: KeyedLocks, held: List[Tuple[str, Any]]) -> None:

@@ -8,8 +8,8 @@ import inspect
 from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .._constants import WEBHOOK_TOLERANCE
-from .app import (DEFAULT_LEASE, DEFAULT_MAX_BODY_BYTES, HANDLER, LOCK, UNLOCK, Flow, KeyedLocks,
-                  Response, WebhookCore, _unlock)
+from .app import (DEFAULT_LEASE, DEFAULT_MAX_BODY_BYTES, HANDLER, LOCK, Flow, KeyedLocks, Response,
+                  WebhookCore, drive)
 from .orders import IncomingOrder
 from .stores import PlacedOrderStore
 
@@ -70,41 +70,7 @@ class AsyncWebhookApp(WebhookCore):
         return await self._run(self._flow(kind, method, headers, body, instance))
 
     async def _run(self, flow: Flow) -> Response:
-        held: List[Tuple[str, Any]] = []
-        try:
-            step = next(flow)
-            while True:
-                function, args, kind = step
-                result: Any = None
-                if kind == LOCK:
-                    lock = self._place_locks.enter(args[0])
-                    try:
-                        await lock.acquire()
-                    except BaseException:   # cancelled while waiting: nothing held
-                        self._place_locks.leave(args[0])
-                        raise
-                    held.append((args[0], lock))
-                elif kind == UNLOCK:
-                    _unlock(self._place_locks, held)
-                else:
-                    assert function is not None
-                    try:
-                        if kind == HANDLER and _is_async(function):
-                            result = await function(*args)
-                        else:
-                            result = await _in_thread(function, *args)
-                            if kind == HANDLER and inspect.isawaitable(result):
-                                result = await result
-                    except Exception as exc:
-                        step = flow.throw(exc)
-                        continue
-                step = flow.send(result)
-        except StopIteration as stop:
-            return stop.value
-        finally:
-            flow.close()
-            while held:
-                _unlock(self._place_locks, held)
+        return await drive(flow, self._place_locks, _call_async)
 
     # -- ASGI ------------------------------------------------------------
 
@@ -167,6 +133,17 @@ async def read_asgi_body(receive: Callable[..., Any], limit: int) -> Optional[by
         chunks.append(chunk)
         more = message.get("more_body", False)
     return b"".join(chunks)
+
+
+async def _call_async(function: Callable[..., Any], args: Tuple[Any, ...], kind: str) -> Any:
+    """One step for AsyncWebhookApp: async handlers and the lock are awaited here, the rest
+    (plain handlers, store calls) run in a worker thread."""
+    if kind == LOCK or (kind == HANDLER and _is_async(function)):
+        return await function(*args)
+    result = await _in_thread(function, *args)
+    if kind == HANDLER and inspect.isawaitable(result):
+        result = await result
+    return result
 
 
 def _is_async(function: Any) -> bool:
