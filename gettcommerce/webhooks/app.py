@@ -237,6 +237,17 @@ class WebhookCore:
                             f"No webhook at {route or '/'}; Gett calls .../validate and .../place",
                             route, _request_id())
 
+    def refuse_before_body(self, method: str, content_length: Any, instance: str) -> Optional[Response]:
+        """The answer to a request refused before its body is read, else None.
+
+        A method other than POST gets 405; an unreadable or oversized
+        Content-Length 400/413 (:meth:`refuse_length`).  Every adapter asks
+        this first.
+        """
+        if (method or "").upper() != "POST":
+            return self.method_not_allowed(method, instance)
+        return self.refuse_length(content_length, instance)
+
     def refuse_length(self, content_length: Any, instance: str) -> Optional[Response]:
         """A 400/413 answer when a Content-Length is unreadable or over the limit, else None.
 

@@ -104,11 +104,9 @@ class AsyncWebhookApp(WebhookCore):
             kind, route = self.route(route)
             if kind is None:
                 return self.not_found(route)
-        if method.upper() != "POST":
-            return self.method_not_allowed(method, route)
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
         length_text = next((v for k, v in headers if k.lower() == "content-length"), None)
-        refused = self.refuse_length(length_text, route)
+        refused = self.refuse_before_body(method, length_text, route)
         if refused is not None:
             return refused
         body = await read_asgi_body(receive, self.max_body_bytes)
