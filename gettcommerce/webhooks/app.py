@@ -179,6 +179,9 @@ class _Refused(Exception):
 class WebhookCore:
     """What WebhookApp and AsyncWebhookApp share: configuration and the request logic."""
 
+    # The per-order lock: threading.Lock for WebhookApp, asyncio.Lock for AsyncWebhookApp.
+    _lock_type: Callable[[], Any]
+
     def __init__(self, secret: Union[str, bytes, Sequence[Union[str, bytes]]], *,
                  on_validate: Callable[[IncomingOrder], Any], on_place: Callable[[IncomingOrder], Any],
                  client: Optional["Client"] = None, store: Optional[PlacedOrderStore] = None,
@@ -203,6 +206,7 @@ class WebhookCore:
         self.tolerance: float = check_tolerance(tolerance)
         self.max_body_bytes: int = max_body_bytes
         self.lease: float = float(lease)
+        self._place_locks = KeyedLocks(self._lock_type)
 
     @property
     def store(self) -> Any:
@@ -561,14 +565,7 @@ class WebhookApp(WebhookCore):
     (200, 'POS-o-1')
     """
 
-    def __init__(self, secret: Union[str, bytes, Sequence[Union[str, bytes]]], *,
-                 on_validate: Callable[[IncomingOrder], Any], on_place: Callable[[IncomingOrder], Any],
-                 client: Optional["Client"] = None, store: Optional[PlacedOrderStore] = None,
-                 tolerance: float = WEBHOOK_TOLERANCE, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 lease: float = DEFAULT_LEASE) -> None:
-        super().__init__(secret, on_validate=on_validate, on_place=on_place, client=client, store=store,
-                         tolerance=tolerance, max_body_bytes=max_body_bytes, lease=lease)
-        self._place_locks = KeyedLocks(threading.Lock)
+    _lock_type = threading.Lock
 
     def handle(self, method: str, path: str, headers: Any, body: Union[bytes, str, None]) -> Response:
         """Answer one request: ``(status, [(header, value)...], body_bytes)``.

@@ -5,16 +5,9 @@ import asyncio
 import contextvars
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Mapping, Optional, Tuple, Union
 
-from .._constants import WEBHOOK_TOLERANCE
-from .app import (DEFAULT_LEASE, DEFAULT_MAX_BODY_BYTES, HANDLER, LOCK, Flow, KeyedLocks, Response,
-                  WebhookCore, drive)
-from .orders import IncomingOrder
-from .stores import PlacedOrderStore
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .._client import Client
+from .app import HANDLER, LOCK, Flow, Response, WebhookCore, drive
 
 __all__ = ["AsyncWebhookApp"]
 
@@ -48,14 +41,7 @@ class AsyncWebhookApp(WebhookCore):
     (200, 'POS-o-1')
     """
 
-    def __init__(self, secret: Union[str, bytes, Sequence[Union[str, bytes]]], *,
-                 on_validate: Callable[[IncomingOrder], Any], on_place: Callable[[IncomingOrder], Any],
-                 store: Optional[PlacedOrderStore] = None, client: Optional["Client"] = None,
-                 tolerance: float = WEBHOOK_TOLERANCE, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 lease: float = DEFAULT_LEASE) -> None:
-        super().__init__(secret, on_validate=on_validate, on_place=on_place, client=client, store=store,
-                         tolerance=tolerance, max_body_bytes=max_body_bytes, lease=lease)
-        self._place_locks = KeyedLocks(asyncio.Lock)
+    _lock_type = asyncio.Lock
 
     async def handle(self, method: str, path: str, headers: Any, body: Union[bytes, str, None]) -> Response:
         """Answer one request, like :meth:`WebhookApp.handle` (a coroutine)."""
