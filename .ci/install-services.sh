@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Programs the webhook deployment tests start themselves (tests/webhook_services.py):
 # redis-server, and PostgreSQL's initdb/pg_ctl (run as the postgres user when root);
-# nginx for the TLS/HTTP/2 connection tests (tests/tls_nginx.py).
+# nginx for the TLS/HTTP/2 connection tests (tests/tls_nginx.py); Chromium for
+# the notebook screenshot (tests/test_notebook.py, tools/notebook_screenshot.py).
 # Idempotent: apt-get installs only what is missing.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -14,12 +15,15 @@ fi
 if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
     missing+=(nginx-light)
 fi
+if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+    missing+=(chromium)
+fi
 if [ "$(id -u)" = 0 ] && ! command -v runuser >/dev/null 2>&1; then
     missing+=(util-linux)
 fi
 
 if [ ${#missing[@]} -eq 0 ]; then
-    echo "install-services: redis-server, PostgreSQL and nginx are installed"
+    echo "install-services: redis-server, PostgreSQL, nginx and Chromium are installed"
     exit 0
 fi
 sudo=""

@@ -284,23 +284,34 @@ static void path_entity(validator *v, int kind, const char *key, const char *fie
 
 /* ---- small helpers ------------------------------------------------ */
 
+/* What a JSON value is, for messages: the first test that holds names it. */
+static const struct {
+    cJSON_bool (*is)(const cJSON *const item);
+    const char *name;
+} type_names[] = {
+    {cJSON_IsString, "a string"},
+    {cJSON_IsNumber, "a number"},
+    {cJSON_IsBool, "a boolean"},
+    {cJSON_IsNull, "null"},
+    {cJSON_IsArray, "an array"},
+    {cJSON_IsObject, "an object"},
+};
+
 static const char *type_name(const cJSON *item)
 {
-    if (item == NULL)
-        return "nothing";
-    if (cJSON_IsString(item))
-        return "a string";
-    if (cJSON_IsNumber(item))
-        return "a number";
-    if (cJSON_IsBool(item))
-        return "a boolean";
-    if (cJSON_IsNull(item))
-        return "null";
-    if (cJSON_IsArray(item))
-        return "an array";
-    if (cJSON_IsObject(item))
-        return "an object";
-    return "an unknown value";
+    const char *name = "nothing";
+    size_t i;
+
+    if (item != NULL) {
+        name = "an unknown value";
+        for (i = 0; i < sizeof type_names / sizeof type_names[0]; i++) {
+            if (type_names[i].is(item)) {
+                name = type_names[i].name;
+                break;
+            }
+        }
+    }
+    return name;
 }
 
 static const char *str_value(const cJSON *item)

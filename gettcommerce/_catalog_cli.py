@@ -14,9 +14,10 @@ be read or the command line was wrong.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
-from typing import Any, Dict, List, Optional, Sequence, TextIO, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, TextIO, Tuple, Union
 
 from .catalog import CatalogSet, validate_catalogset
 from .errors import CatalogValidationError
@@ -78,12 +79,24 @@ def _cmd_validate(args: argparse.Namespace, out: Optional[TextIO] = None) -> int
     return status
 
 
-def _cmd_stats(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
-    out = out or sys.stdout
-    loaded = _open(args.file, out)
-    if isinstance(loaded, int):
-        return loaded
-    raw, cs = loaded
+_FileCommand = Callable[[argparse.Namespace, TextIO, bytes, CatalogSet], int]
+
+
+def _on_one_file(command: _FileCommand) -> Callable[..., int]:
+    """A sub-command on ``args.file``: ``command(args, out, raw, catalogset)`` runs once the file
+    is read and loaded; otherwise the exit code, after saying why not."""
+    @functools.wraps(command)
+    def run(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
+        out = out or sys.stdout
+        loaded = _open(args.file, out)
+        if isinstance(loaded, int):
+            return loaded
+        return command(args, out, *loaded)
+    return run
+
+
+@_on_one_file
+def _cmd_stats(args: argparse.Namespace, out: TextIO, raw: bytes, cs: CatalogSet) -> int:
     issues = validate_catalogset(raw)
     n_errors = sum(1 for i in issues if i.severity == "error")
     stats: Dict[str, Any] = dict(cs.stats)
@@ -124,12 +137,9 @@ def _load_bytes(path: str, raw: bytes, out: TextIO) -> Optional[CatalogSet]:
         return None
 
 
-def _cmd_tree(args: argparse.Namespace, out: Optional[TextIO] = None) -> int:
-    out = out or sys.stdout
-    loaded = _open(args.file, out)
-    if isinstance(loaded, int):
-        return loaded
-    out.write(loaded[1].tree(prices=not args.no_prices) + "\n")
+@_on_one_file
+def _cmd_tree(args: argparse.Namespace, out: TextIO, raw: bytes, cs: CatalogSet) -> int:
+    out.write(cs.tree(prices=not args.no_prices) + "\n")
     return EXIT_OK
 
 

@@ -7,31 +7,43 @@
     gett orders status ORDER_ID --status confirmed
     gett onboarding register --partner-store-id p-1 --name "Pizza" \\
         --catalog-url https://example.com/catalog.json --webhook-url https://example.com/gett
+    gett sandbox order STORE_ID --item margherita:2 --modifier size:size-large --item cola
 
 Client commands read ``GETT_API_KEY`` / ``GETT_BASE_URL`` (``--api-key`` /
 ``--base-url`` override them), print a table by default and JSON with
 ``--json``, and exit 1 with the problem's detail and requestId when Gett
 answers with an error.
+
+``gett sandbox order`` has a running sandbox (``$GETT_BASE_URL`` /
+``--base-url``) place a test order, so it POSTs the signed validate and
+place webhooks to the store's webhook URL, as ``stripe trigger`` does.
+A malformed ``--item`` / ``--modifier``, or an item the store's menu does
+not have, exits 2 and no webhook is sent.
 """
 from __future__ import annotations
 
 import argparse
 import datetime as _dt
 import json
+import os
 import re
 import signal
 import sys
 import threading
+import urllib.error
+import urllib.request
 from typing import Any, Callable, Dict, List, Optional, Sequence
 
 from ._version import __version__
-from .errors import APIStatusError, GettError, OnboardingFailedError
+from .errors import APIConnectionError, APIStatusError, GettError, OnboardingFailedError, make_status_error
 from .models import PARTNER_ORDER_STATUSES, PauseReason
 
 # Choices come from the enums, so the CLI offers exactly what the SDK accepts.
 PAUSE_REASONS = tuple(reason.value for reason in PauseReason)
 ORDER_STATUSES = PARTNER_ORDER_STATUSES
 _RELATIVE = re.compile(r"^\+(\d+(?:\.\d+)?)([smhd])$")
+#: Where ``gett sandbox`` listens unless told otherwise (``--port``).
+SANDBOX_URL = "http://127.0.0.1:8787"
 
 
 # --- output ---------------------------------------------------------------
@@ -212,6 +224,114 @@ def cmd_sandbox(args: argparse.Namespace) -> None:
     sys.stdout.write("sandbox stopped\n")
 
 
+# --- gett sandbox order: a test order through a running sandbox's control plane ---
+def _quantity(text: str, option: str, value: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{option} {value!r}: quantity {text!r} must be a whole number >= 1")
+    return int(text)
+
+
+def _order_part(value: str, option: str, names: int) -> List[str]:
+    """``value`` split at ':' into ``names`` non-empty ids and an optional quantity (default 1)."""
+    parts = value.split(":")
+    if len(parts) not in (names, names + 1) or not all(p.strip() for p in parts[:names]):
+        shape = "ITEM[:QUANTITY]" if names == 1 else "GROUP:ITEM[:QUANTITY]"
+        raise argparse.ArgumentTypeError(f"{option} {value!r} is not {shape}")
+    return parts[:names] + [str(_quantity(parts[names], option, value) if len(parts) > names else 1)]
+
+
+class _LineAction(argparse.Action):
+    """``--item`` starts an order line, ``--modifier`` adds to the line before it: both
+    build ``args.lines`` (the sandbox's order line dicts) in command-line order."""
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: Optional[str] = None) -> None:
+        lines: List[Dict[str, Any]] = getattr(namespace, "lines", None) or []
+        try:
+            if option_string == "--item":
+                item, qty = _order_part(values, "--item", 1)
+                lines.append({"itemId": item, "quantity": int(qty), "modifierGroups": []})
+                namespace.item_values = (getattr(namespace, "item_values", None) or []) + [values]
+            else:
+                group, item, qty = _order_part(values, "--modifier", 2)
+                if not lines:
+                    raise argparse.ArgumentTypeError(f"--modifier {values!r} must follow the --item it belongs to")
+                groups = lines[-1]["modifierGroups"]
+                chosen = next((g for g in groups if g["modifierGroupId"] == group), None)
+                if chosen is None:
+                    chosen = {"modifierGroupId": group, "selectedModifiers": []}
+                    groups.append(chosen)
+                chosen["selectedModifiers"].append({"itemId": item, "quantity": int(qty)})
+        except argparse.ArgumentTypeError as exc:
+            raise argparse.ArgumentError(self, str(exc)) from None
+        namespace.lines = lines
+
+
+class _BadOrder(GettError):
+    """The sandbox refused the order's lines before sending any webhook (exit 2)."""
+
+
+def _control_post(base_url: str, path: str, body: Dict[str, Any]) -> Any:
+    """POST JSON to a sandbox control endpoint; its JSON answer, or the API error it stands for."""
+    url = base_url.rstrip("/") + path
+    request = urllib.request.Request(url, method="POST", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json", "Accept": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=120) as answer:
+            return json.load(answer)
+    except urllib.error.HTTPError as exc:
+        raw = exc.read().decode("utf-8", "replace")
+        try:
+            problem: Any = json.loads(raw)
+        except ValueError:
+            problem = raw
+        raise make_status_error(exc.code, problem, dict(exc.headers.items()), method="POST", url=url) from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise APIConnectionError(f"no sandbox answering at {base_url} ({reason}); start one with `gett sandbox` "
+                                 "or pass --base-url", method="POST", url=url) from None
+
+
+def _line_text(line: Dict[str, Any]) -> str:
+    mods = [m["itemId"] + (f" x{m['quantity']}" if m.get("quantity", 1) != 1 else "")
+            for g in line.get("modifierGroups") or [] for m in g.get("selectedModifiers") or []]
+    return f"{line.get('quantity', 1)} x {line.get('itemId')}" + (f" ({', '.join(mods)})" if mods else "")
+
+
+def _name_item(message: str, given: List[str]) -> str:
+    """``items[1]: ...`` (the sandbox's words) -> ``--item 'pepperoni:3': ...`` (the user's)."""
+    found = re.match(r"items\[(\d+)\]", message)
+    if found is None or int(found.group(1)) >= len(given):
+        return message
+    return f"--item {given[int(found.group(1))]!r}" + message[found.end():]
+
+
+def cmd_sandbox_order(args: argparse.Namespace) -> None:
+    lines = getattr(args, "lines", None)
+    if not lines:
+        raise _BadOrder("give at least one --item ITEM[:QUANTITY], e.g. --item margherita:2")
+    base_url = args.base_url or os.environ.get("GETT_BASE_URL") or SANDBOX_URL
+    try:
+        order = _control_post(base_url, "/_sandbox/orders", {"storeId": args.store_id, "items": lines})
+    except APIStatusError as exc:
+        if exc.status_code == 422 and exc.errors:
+            # Checked against the store's live menu before any webhook went out;
+            # "items[1]: ..." names the --item it is about.
+            raise _BadOrder("; ".join(_name_item(str(e.get("message")), args.item_values)
+                                      for e in exc.errors)) from None
+        raise
+    placement = order.get("placement") or {}
+    attempts = placement.get("attempts")
+    _emit(args, order if args.json else {
+        "orderId": order.get("orderId"), "storeId": order.get("storeId"),
+        "items": "; ".join(_line_text(line) for line in order.get("items") or []),
+        "total": (order.get("amounts") or {}).get("total"),
+        "validate": "accepted",
+        "place": f"{placement.get('status')}" + (f" (attempt {attempts})" if attempts else ""),
+        "partnerOrderId": order.get("partnerOrderId"),
+        "state": order.get("state"), "status": order.get("status")})
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo            # written separately; imported only when asked for
     return demo.main(args)
@@ -247,6 +367,21 @@ def build_parser() -> argparse.ArgumentParser:
                     help="webhook base URL of the --demo-store")
     sb.add_argument("--verbose", action="store_true", help="log every request to stderr")
     sb.set_defaults(func=cmd_sandbox)
+    sb_actions = sb.add_subparsers(dest="sandbox_action", metavar="ACTION")
+    p = sb_actions.add_parser(
+        "order", help="have a running sandbox place a test order (validate + place webhooks to your endpoint)",
+        description="Place a test order through a running sandbox's control plane: it prices the lines from "
+                    "the store's menu, then POSTs the signed validate and place webhooks to the store's webhook "
+                    "URL. Exit 2 when an --item/--modifier is malformed or not on the menu (nothing is sent).")
+    p.add_argument("store_id", metavar="STORE_ID", help="storeId (or partnerStoreId) of a sandbox store")
+    p.add_argument("--item", action=_LineAction, metavar="ITEM[:QUANTITY]", default=None,
+                   help="an order line, e.g. margherita:2 (repeat for more lines)")
+    p.add_argument("--modifier", action=_LineAction, metavar="GROUP:ITEM[:QUANTITY]", default=None,
+                   help="a modifier of the --item before it, e.g. size:size-large")
+    p.add_argument("--base-url", default=None,
+                   help=f"the sandbox's URL (default: $GETT_BASE_URL, else {SANDBOX_URL})")
+    p.add_argument("--json", action="store_true", help="print the sandbox's order as JSON")
+    p.set_defaults(func=cmd_sandbox_order)
 
     def command(group: Any, name: str, func: Callable[[argparse.Namespace], Any], help: str,
                 *ids: str) -> argparse.ArgumentParser:
@@ -328,6 +463,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for entry in exc.errors:
             sys.stderr.write(f"  {entry.get('jsonPath', '')}: {entry.get('message', '')}\n")
         return 1
+    except _BadOrder as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 2
     except GettError as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1

@@ -34,6 +34,8 @@ import http
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type, Union
 from urllib.parse import urlsplit
 
+from . import _html
+
 if TYPE_CHECKING:  # pragma: no cover
     from ._async import AsyncOnboarding
     from .catalog import CatalogIssue
@@ -70,6 +72,11 @@ class GettError(Exception):
 
     def __str__(self) -> str:
         return self.message
+
+    def _repr_html_(self) -> str:
+        """Jupyter: a card of the error's fields, its HTTP status as a badge."""
+        status = getattr(self, "status_code", 0)
+        return _html.error_card(self, f"{status} {_http_reason(status)}".strip() if status else None)
 
 
 class APIConnectionError(GettError):

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import datetime as _dt
 import enum
-import sys
 import time
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, ClassVar, Dict, Iterable, List, Optional, Protocol, Tuple, Type, TypeVar, Union
+from typing import (TYPE_CHECKING, Any, ClassVar, Dict, Iterable, List, Optional, Protocol, Tuple, Type, TypeVar,
+                    Union, overload)
 
+from . import _html
 from ._constants import (
     ONBOARDING_MAX_POLL_INTERVAL,
     ONBOARDING_POLL_INTERVAL,
@@ -133,6 +134,10 @@ class _Model:
                 parts.append(f"{name}={value!r}")
         return f"{type(self).__name__}({', '.join(parts)})"
 
+    def _repr_html_(self) -> str:
+        """Jupyter: a card of the fields, status as a coloured badge."""
+        return _html.model_card(self)
+
     def __eq__(self, other: object) -> bool:
         if type(other) is not type(self):
             return NotImplemented
@@ -246,6 +251,36 @@ class Amounts(_Model):
 
 # ---------------------------------------------------------------- resources
 
+class _WireTime:
+    """A timestamp field that may hold wire text until first read: ``value_slot``
+    keeps the datetime, ``wire_slot`` the text not parsed yet (parse_datetime,
+    once, on first read); assigning a datetime drops the text."""
+
+    __slots__ = ("value_slot", "wire_slot")
+
+    def __init__(self, value_slot: str, wire_slot: str) -> None:
+        self.value_slot: str = value_slot
+        self.wire_slot: str = wire_slot
+
+    @overload
+    def __get__(self, obj: None, owner: Any = None) -> "_WireTime": ...
+
+    @overload
+    def __get__(self, obj: object, owner: Any = None) -> Optional[_dt.datetime]: ...
+
+    def __get__(self, obj: Optional[object], owner: Any = None) -> Any:
+        if obj is None:
+            return self
+        wire = getattr(obj, self.wire_slot)
+        if wire is not None:
+            self.__set__(obj, parse_datetime(wire))
+        return getattr(obj, self.value_slot)
+
+    def __set__(self, obj: object, value: Optional[_dt.datetime]) -> None:
+        setattr(obj, self.value_slot, value)
+        setattr(obj, self.wire_slot, None)
+
+
 class StoreStatus(_Model):
     """A store's live status: ``online``, or ``paused`` with a reason."""
 
@@ -268,29 +303,8 @@ class StoreStatus(_Model):
         self._resume_wire: Optional[str] = None
         self.store_id: Optional[str] = store_id
 
-    @property
-    def paused_at(self) -> Optional[_dt.datetime]:
-        if self._paused_wire is not None:
-            self._paused_at = parse_datetime(self._paused_wire)
-            self._paused_wire = None
-        return self._paused_at
-
-    @paused_at.setter
-    def paused_at(self, value: Optional[_dt.datetime]) -> None:
-        self._paused_at = value
-        self._paused_wire = None
-
-    @property
-    def resume_at(self) -> Optional[_dt.datetime]:
-        if self._resume_wire is not None:
-            self._resume_at = parse_datetime(self._resume_wire)
-            self._resume_wire = None
-        return self._resume_at
-
-    @resume_at.setter
-    def resume_at(self, value: Optional[_dt.datetime]) -> None:
-        self._resume_at = value
-        self._resume_wire = None
+    paused_at: _WireTime = _WireTime("_paused_at", "_paused_wire")
+    resume_at: _WireTime = _WireTime("_resume_at", "_resume_wire")
 
     @property
     def is_online(self) -> bool:
@@ -486,6 +500,8 @@ class _OnboardingWait:
         self.start = time.monotonic()
         self.deadline = self.start + timeout
         self.interval = poll_interval
+        # One line, in place: an IPython display in Jupyter, else ``\r`` on stderr.
+        self.line: Optional[_html.ProgressLine] = _html.ProgressLine() if progress else None
 
     def next_pause(self) -> Optional[float]:
         """None once the onboarding is ready; else the seconds to sleep before
@@ -505,18 +521,18 @@ class _OnboardingWait:
         return pause
 
     def show(self) -> None:
-        if self.progress:
-            sys.stderr.write(f"\r  onboarding {self.onboarding.onboarding_id}: {self.onboarding.status:<18} "
+        """Show (or update in place) the progress line, when asked for."""
+        if self.line is not None:
+            self.line.update(f"  onboarding {self.onboarding.onboarding_id}: {self.onboarding.status:<18} "
                              f"{time.monotonic() - self.start:5.1f}s")
-            sys.stderr.flush()
 
     def __enter__(self) -> "_OnboardingWait":
+        self.show()
         return self
 
     def __exit__(self, *exc: Any) -> None:
-        if self.progress:
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        if self.line is not None:
+            self.line.close()
 
 
 class Onboarding(_Model):
@@ -566,7 +582,8 @@ class Onboarding(_Model):
         Polls start at ``poll_interval`` and back off (x1.5, at most 10 s).
         Raises OnboardingFailedError on ``catalog_failed`` (with Gett's
         ``error``), APITimeoutError when ``timeout`` seconds pass first.
-        ``progress=True`` shows a one-line status on stderr.
+        ``progress=True`` shows a one-line status, updated in place: on
+        stderr, or in Jupyter as one output line of the cell.
         """
         with _OnboardingWait(self, timeout, poll_interval, progress) as waiting:
             while (pause := waiting.next_pause()) is not None:

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 import gettcommerce as gett
+from rawserver import wait_listening
 
 API_KEY = "zpka_test_0123456789abcdef"
 
@@ -81,6 +82,23 @@ def problem(status: int, code: str, detail: str = "it went wrong", **extra: Any)
             "retryable": status in (429, 500, 502, 503, 504)}
     body.update(extra)
     return body
+
+
+def send_json(handler: BaseHTTPRequestHandler, status: int, body: bytes) -> None:
+    """Answer the request ``handler`` is serving: ``status`` and a JSON ``body`` with its length."""
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(body)))
+    handler.end_headers()
+    handler.wfile.write(body)
+
+
+def serve_in_thread(httpd: ThreadingHTTPServer, poll_interval: float = 0.05) -> threading.Thread:
+    """Start serving ``httpd`` from a daemon thread (daemon request threads too); stop it with shutdown()."""
+    httpd.daemon_threads = True
+    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": poll_interval}, daemon=True)
+    thread.start()
+    return thread
 
 
 class _Server(ThreadingHTTPServer):
@@ -150,22 +168,9 @@ class RecordingServer:
             do_GET = do_POST = do_PUT = do_DELETE = handle_any
 
         self.httpd = _Server(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.02},
-                                       daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.httpd, poll_interval=0.02)
         self.url = f"http://127.0.0.1:{self.httpd.server_port}"
-        self._wait_listening()
-
-    def _wait_listening(self) -> None:
-        deadline = time.monotonic() + 5
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.httpd.server_port), timeout=0.5):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
+        wait_listening(self.httpd.server_port)
 
     def add(self, *replies: Reply) -> None:
         with self.lock:
@@ -223,10 +228,16 @@ def in_child(fn: Callable[[], Any]) -> int:
 
 
 @pytest.fixture
-def sandbox():
+def sandbox_options() -> Dict[str, Any]:
+    """More Sandbox() arguments for the ``sandbox`` fixture; a test module overrides this to set them."""
+    return {}
+
+
+@pytest.fixture
+def sandbox(sandbox_options):
     """An in-process Gett sandbox: delays scaled down, no rate limits."""
     from gettcommerce.sandbox import Sandbox
-    with Sandbox(time_scale=0.001, rate_limits=False) as sb:
+    with Sandbox(time_scale=0.001, rate_limits=False, **sandbox_options) as sb:
         yield sb
 
 

@@ -23,6 +23,18 @@ from typing import Callable, Deque, List, Optional
 Handler = Callable[[socket.socket, "RawRequest"], bool]
 
 
+def wait_listening(port: int, timeout: float = 5.0) -> None:
+    """Return once a TCP connect to 127.0.0.1:port succeeds; raise OSError after ``timeout`` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+
+
 class RawRequest:
     """One parsed request: method, target, lower-cased headers, body."""
 
@@ -172,19 +184,9 @@ class RawServer:
         self.url = f"http://127.0.0.1:{self.port}"
         self._thread = threading.Thread(target=self._accept_loop, daemon=True)
         self._thread.start()
-        self._wait_listening()
-
-    def _wait_listening(self) -> None:
         # listen() already happened, so this connects at once; it proves the
         # accept loop is running before a test starts.
-        deadline = time.monotonic() + 5
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
-                return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
+        wait_listening(self.port)
 
     def add(self, *handlers: Handler) -> None:
         with self._lock:

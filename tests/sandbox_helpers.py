@@ -5,6 +5,8 @@ itself, independent of the SDK client.
 """
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import http.client
 import json
 import re
@@ -16,12 +18,14 @@ from typing import Any, Callable, Dict, List, Optional, Tuple
 
 import pytest
 
+from conftest import send_json, serve_in_thread
 
+
+@dataclasses.dataclass(repr=False)
 class Resp:
-    def __init__(self, status: int, headers: Dict[str, str], raw: bytes) -> None:
-        self.status = status
-        self.headers = headers
-        self.raw = raw
+    status: int
+    headers: Dict[str, str]
+    raw: bytes
 
     @property
     def json(self) -> Any:
@@ -119,19 +123,12 @@ class Partner:
                     status, answer = 404, {"detail": "no such hook"}
                 data = json.dumps(answer).encode()
                 try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
+                    send_json(self, status, data)
                 except OSError:
                     pass
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.server)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/gett"
 
     @staticmethod
@@ -191,6 +188,13 @@ def api(sandbox):
     client = Api(sandbox.url, sandbox.api_key)
     yield client
     client.close()
+
+
+@pytest.fixture
+def partner():
+    """A fake partner webhook endpoint (:class:`Partner`), closed after the test."""
+    with contextlib.closing(Partner()) as p:
+        yield p
 
 
 @pytest.fixture

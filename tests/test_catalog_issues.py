@@ -188,20 +188,35 @@ def test_top_level_must_be_object():
         assert "JSON object" in issues[0].message
 
 
-def test_max_below_min_is_reported_with_both_values():
+@pytest.mark.parametrize("minimum, maximum, code, path, named", [
+    # max below min is reported with both values
+    (1, 0, "invalid_min_max", "/modifierGroups/g1/maximumAllowed", ["maximumAllowed (0)", "minimumAllowed (1)"]),
+    # min exceeding the choices counts distinct choices
+    (2, 2, "min_exceeds_choices", "/modifierGroups/g1/minimumAllowed", ["'g1'", "only 1"]),
+], ids=["max_below_min", "min_exceeding_choices"])
+def test_modifier_group_bounds_are_checked(minimum, maximum, code, path, named):
     doc = base()
-    doc["modifierGroups"]["g1"].update(minimumAllowed=1, maximumAllowed=0)
+    doc["modifierGroups"]["g1"].update(minimumAllowed=minimum, maximumAllowed=maximum)
     issues = both_ways(doc)
-    assert codes_paths(issues) == [("invalid_min_max", "/modifierGroups/g1/maximumAllowed")]
-    assert "maximumAllowed (0)" in issues[0].message and "minimumAllowed (1)" in issues[0].message
+    assert codes_paths(issues) == [(code, path)]
+    for words in named:
+        assert words in issues[0].message
 
 
-def test_min_exceeding_choices_counts_distinct_choices():
+@pytest.mark.parametrize("field, value, named", [
+    ("catalogs", "x", "not a string"),
+    ("catalogSetId", 1, "not a number"),
+    ("catalogSetId", True, "not a boolean"),
+    ("catalogSetId", None, "not null"),
+    ("catalogSetId", [], "not an array"),
+    ("catalogSetId", {}, "not an object"),
+])
+def test_a_wrong_type_is_named_by_its_json_type(field, value, named):
     doc = base()
-    doc["modifierGroups"]["g1"].update(minimumAllowed=2, maximumAllowed=2)
-    issues = both_ways(doc)
-    assert codes_paths(issues) == [("min_exceeds_choices", "/modifierGroups/g1/minimumAllowed")]
-    assert "'g1'" in issues[0].message and "only 1" in issues[0].message
+    doc[field] = value
+    (issue,) = both_ways(doc)
+    assert (issue.code, issue.path) == ("wrong_type", "/" + field)
+    assert named in issue.message
 
 
 def test_non_finite_price_from_bytes_and_from_dict():

@@ -12,44 +12,37 @@ from fastapi.testclient import TestClient  # noqa: E402
 
 import gettcommerce as gett  # noqa: E402
 from gettcommerce.contrib.fastapi import router  # noqa: E402
-from gettcommerce.webhooks import ItemUnavailable, WebhookApp, sign  # noqa: E402
+from gettcommerce.webhooks import WebhookApp, sign  # noqa: E402
+from webhook_helpers import CountingHandlers, assert_validate_then_place, pickup_order  # noqa: E402
 
 SECRET = "whsec_fastapi"
-BODY = json.dumps({"order": {"orderId": "fa-1", "fulfillmentType": "pickup",
-                             "items": [{"lineItemId": "l1", "itemId": "ramen", "quantity": 2}],
-                             "amounts": {"subTotal": 24}}}).encode()
+BODY = pickup_order("fa-1", "ramen", 24)
 
 
 @pytest.fixture
 def setup():
-    calls = {"validate": 0, "place": 0}
+    handlers = CountingHandlers(taxes="2.10")
 
-    async def on_validate(order):
-        calls["validate"] += 1
-        if order.items[0].quantity > 5:
-            raise ItemUnavailable([order.items[0]])
-        return gett.Amounts(order.amounts.sub_total, taxes="2.10")
+    async def on_validate(order):   # a coroutine: awaited on the event loop
+        return handlers.on_validate(order)
 
-    def on_place(order):            # a plain function: runs in a worker thread
-        calls["place"] += 1
-        return "TILL-" + order.order_id
-
-    hooks = gett.AsyncWebhookApp(SECRET, on_validate=on_validate, on_place=on_place, max_body_bytes=4096)
+    # on_place, a plain method, runs in a worker thread
+    hooks = gett.AsyncWebhookApp(SECRET, on_validate=on_validate, on_place=handlers.on_place,
+                                 max_body_bytes=4096)
     api = fastapi.FastAPI()
     api.include_router(router(hooks), prefix="/gett")
     with TestClient(api) as client:
-        yield client, calls
+        yield client, handlers.calls
 
 
 def test_validate_and_place(setup):
     client, calls = setup
-    response = client.post("/gett/validate", content=BODY, headers=sign(BODY, SECRET))
-    assert response.status_code == 200 and response.headers["content-type"] == "application/json"
-    assert response.json() == {"amounts": {"subTotal": 24, "taxes": 2.1, "total": 26.1}}
-    for _ in range(3):   # Gett retrying place: the POS sees it once
-        response = client.post("/gett/place", content=BODY, headers=sign(BODY, SECRET))
-        assert response.status_code == 200 and response.json()["partnerOrderId"] == "TILL-fa-1"
-    assert calls == {"validate": 1, "place": 1}
+
+    def post(path, body):
+        response = client.post(path, content=body, headers=sign(body, SECRET))
+        return response.status_code, response.headers["content-type"], response.json()
+
+    assert_validate_then_place(post, BODY, {"subTotal": 24, "taxes": 2.1, "total": 26.1}, "TILL-fa-1", calls)
 
 
 def test_raw_body_verified_and_problem_answers(setup):

@@ -10,44 +10,31 @@ flask = pytest.importorskip("flask")
 
 import gettcommerce as gett  # noqa: E402
 from gettcommerce.contrib.flask import blueprint  # noqa: E402
-from gettcommerce.webhooks import ItemUnavailable, WebhookApp, sign  # noqa: E402
-from webhook_helpers import CountingStream  # noqa: E402
+from gettcommerce.webhooks import WebhookApp, sign  # noqa: E402
+from webhook_helpers import (CountingHandlers, CountingStream, assert_validate_then_place,  # noqa: E402
+                             pickup_order)
 
 SECRET = "whsec_flask"
-BODY = json.dumps({"order": {"orderId": "f-1", "fulfillmentType": "pickup",
-                             "items": [{"lineItemId": "l1", "itemId": "latte", "quantity": 2}],
-                             "amounts": {"subTotal": 9}}}).encode()
+BODY = pickup_order("f-1", "latte", 9)
 
 
 @pytest.fixture
 def setup():
-    calls = {"validate": 0, "place": 0}
-
-    def on_validate(order):
-        calls["validate"] += 1
-        if order.items[0].quantity > 5:
-            raise ItemUnavailable([order.items[0]])
-        return gett.Amounts(order.amounts.sub_total, taxes="0.72")
-
-    def on_place(order):
-        calls["place"] += 1
-        return "TILL-" + order.order_id
-
-    hooks = WebhookApp(SECRET, on_validate=on_validate, on_place=on_place)
+    handlers = CountingHandlers(taxes="0.72")
+    hooks = WebhookApp(SECRET, on_validate=handlers.on_validate, on_place=handlers.on_place)
     app = flask.Flask("shop")
     app.register_blueprint(blueprint(hooks, url_prefix="/gett"))
-    return app.test_client(), calls
+    return app.test_client(), handlers.calls
 
 
 def test_validate_and_place(setup):
     client, calls = setup
-    response = client.post("/gett/validate", data=BODY, headers=sign(BODY, SECRET))
-    assert response.status_code == 200 and response.mimetype == "application/json"
-    assert response.get_json() == {"amounts": {"subTotal": 9, "taxes": 0.72, "total": 9.72}}
-    for _ in range(2):   # Gett retrying place: the POS sees it once
-        response = client.post("/gett/place", data=BODY, headers=sign(BODY, SECRET))
-        assert response.status_code == 200 and response.get_json()["partnerOrderId"] == "TILL-f-1"
-    assert calls == {"validate": 1, "place": 1}
+
+    def post(path, body):
+        response = client.post(path, data=body, headers=sign(body, SECRET))
+        return response.status_code, response.mimetype, response.get_json()
+
+    assert_validate_then_place(post, BODY, {"subTotal": 9, "taxes": 0.72, "total": 9.72}, "TILL-f-1", calls)
 
 
 def test_raw_body_is_verified_byte_for_byte(setup):

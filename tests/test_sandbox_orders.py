@@ -11,34 +11,19 @@ import pytest
 from gettcommerce import webhooks
 from gettcommerce.sandbox import (Sandbox, SandboxOrderError, SandboxOrderRejected, SandboxPlacementFailed,
                                   SandboxStoreClosed, SandboxWebhookError, demo_catalog)
-from sandbox_helpers import Api, Partner
+from sandbox_helpers import Api, api, partner  # noqa: F401 (fixtures)
 
 ORDERS = "/v1/commerce/orders"
 
 
 @pytest.fixture
-def sandbox():
-    with Sandbox(time_scale=0.001, rate_limits=False, webhook_timeout=2.0) as sb:
-        yield sb
-
-
-@pytest.fixture
-def partner():
-    p = Partner()
-    yield p
-    p.close()
+def sandbox_options():
+    return {"webhook_timeout": 2.0}
 
 
 @pytest.fixture
 def store_id(sandbox, partner):
     return sandbox.create_store(partner_store_id="p-1", name="Pizza", webhook_url=partner.url)
-
-
-@pytest.fixture
-def api(sandbox):
-    client = Api(sandbox.url, sandbox.api_key)
-    yield client
-    client.close()
 
 
 MARGHERITA_LARGE = {"itemId": "margherita", "quantity": 2, "modifierGroups": [

@@ -6,14 +6,7 @@ import pytest
 
 import gettcommerce as gett
 from gettcommerce.sandbox import demo_catalog
-from sandbox_helpers import Partner
-
-
-@pytest.fixture
-def partner():
-    p = Partner()
-    yield p
-    p.close()
+from sandbox_helpers import partner  # noqa: F401 (fixture)
 
 
 def test_an_empty_description_goes_through_the_sdk_and_the_sandbox(sandbox):

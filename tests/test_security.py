@@ -16,7 +16,6 @@ import socket
 import ssl
 import subprocess
 import sys
-import threading
 import time
 import traceback
 import urllib.error
@@ -26,7 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 import gettcommerce as gett
-from conftest import API_KEY, Reply, core_client, problem
+from conftest import API_KEY, Reply, core_client, problem, send_json, serve_in_thread
 from gettcommerce import webhooks
 from gettcommerce.sandbox import Sandbox
 from rawserver import RawServer, endless, hang
@@ -82,11 +81,7 @@ class _Handler(BaseHTTPRequestHandler):
             body, code = json.dumps(problem(401, "UNAUTHENTICATED")).encode(), 401
         else:
             body, code = b'{"status": "online"}', 200
-        self.send_response(code)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+        send_json(self, code, body)
 
 
 class HTTPSServer:
@@ -94,11 +89,8 @@ class HTTPSServer:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(str(cert), str(key))
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self.httpd.daemon_threads = True
         self.httpd.socket = context.wrap_socket(self.httpd.socket, server_side=True)
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05},
-                                       daemon=True)
-        self.thread.start()
+        self.thread = serve_in_thread(self.httpd)
         self.port = self.httpd.server_address[1]
         socket.create_connection(("127.0.0.1", self.port), timeout=5).close()  # listening
 

@@ -153,6 +153,38 @@ def test_concurrent_duplicates_in_one_process_run_on_place_once():
     assert not app._place_locks._locks
 
 
+def test_a_delivery_cancelled_while_waiting_for_the_order_lock_holds_nothing():
+    calls = []
+
+    async def go():
+        entered, release = asyncio.Event(), asyncio.Event()
+
+        async def on_place(order):
+            calls.append(order.order_id)
+            entered.set()
+            await release.wait()
+            return "P1"
+
+        app = AsyncWebhookApp(SECRET, on_validate=lambda o: o.amounts, on_place=on_place)
+        raw = encode(order_body())
+        first = asyncio.ensure_future(app.handle("POST", "/place", sign(raw, SECRET), raw))
+        await entered.wait()
+        second = asyncio.ensure_future(app.handle("POST", "/place", sign(raw, SECRET), raw))
+        while app._place_locks._locks["ord-1"][1] < 2:   # the second delivery waits on the order lock
+            await asyncio.sleep(0)
+        second.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await second
+        assert app._place_locks._locks["ord-1"][1] == 1
+        release.set()
+        status, _, payload = await first
+        return status, json.loads(payload), app._place_locks._locks
+
+    status, answer, locks = run(go())
+    assert status == 200 and answer["partnerOrderId"] == "P1" and calls == ["ord-1"]
+    assert not locks
+
+
 def test_shared_store_busy_is_409_for_async_too():
     store = InMemoryPlacedOrderStore()
     store.claim("ord-1", 30)            # another worker is inside on_place

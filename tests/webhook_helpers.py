@@ -8,7 +8,7 @@ import time
 import pytest
 
 import gettcommerce as gett
-from gettcommerce.webhooks import WebhookApp, sign
+from gettcommerce.webhooks import ItemUnavailable, WebhookApp, sign
 
 SECRET = "whsec_test_secret"
 NOW = 1_760_000_000
@@ -42,6 +42,13 @@ def encode(body: dict) -> bytes:
     return json.dumps(body).encode()
 
 
+def pickup_order(order_id: str, item_id: str, sub_total: float) -> bytes:
+    """A pickup order body, one line of 2 x ``item_id`` (tests may replace ``"quantity": 2`` in it)."""
+    return encode({"order": {"orderId": order_id, "fulfillmentType": "pickup",
+                             "items": [{"lineItemId": "l1", "itemId": item_id, "quantity": 2}],
+                             "amounts": {"subTotal": sub_total}}})
+
+
 class Recorder:
     """on_validate/on_place doubles that record their calls."""
 
@@ -61,6 +68,41 @@ class Recorder:
             number = len(self.placed)
         time.sleep(self.place_delay)
         return f"POS-{number}"
+
+
+class CountingHandlers:
+    """on_validate/on_place doubles that count their calls, for the framework adapter tests.
+
+    on_validate refuses more than 5 of the first item (ItemUnavailable) and
+    prices the rest with ``taxes``; on_place answers ``"TILL-" + orderId``.
+    """
+
+    def __init__(self, taxes: str) -> None:
+        self.calls = {"validate": 0, "place": 0}
+        self.taxes = taxes
+
+    def on_validate(self, order):
+        self.calls["validate"] += 1
+        if order.items[0].quantity > 5:
+            raise ItemUnavailable([order.items[0]])
+        return gett.Amounts(order.amounts.sub_total, taxes=self.taxes)
+
+    def on_place(self, order):
+        self.calls["place"] += 1
+        return "TILL-" + order.order_id
+
+
+def assert_validate_then_place(post, body, amounts, partner_order_id, calls):
+    """Through a framework adapter: validate answers ``amounts``; place, delivered three times
+    (Gett retrying), reaches the POS once and always answers ``partner_order_id``.
+
+    ``post(path, body)`` sends one signed delivery and returns (status, content type, JSON answer).
+    """
+    assert post("/gett/validate", body) == (200, "application/json", {"amounts": amounts})
+    for _ in range(3):
+        status, _, answer = post("/gett/place", body)
+        assert status == 200 and answer["partnerOrderId"] == partner_order_id
+    assert calls == {"validate": 1, "place": 1}
 
 
 @pytest.fixture

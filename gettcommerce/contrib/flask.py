@@ -59,12 +59,10 @@ _METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 def _answer(app: WebhookApp, kind: str) -> Response_:
     instance = request.path
-    if request.method != "POST":
-        return app.method_not_allowed(request.method, instance)
-    # Refuse by Content-Length before reading a byte; a chunked body is read
-    # from the stream and abandoned once it passes the limit.
+    # Refuse by method and Content-Length before reading a byte; a chunked
+    # body is read from the stream and abandoned once it passes the limit.
     length_text = request.headers.get("Content-Length")
-    refused = app.refuse_length(length_text, instance)
+    refused = app.refuse_before_body(request.method, length_text, instance)
     if refused is not None:
         return refused
     # Without a Content-Length werkzeug's stream is the server-terminated (chunked) body, or empty.

@@ -59,6 +59,19 @@ def check_timezone(checker: Checker, key: str = "timezone") -> Optional[str]:
     return value
 
 
+def check_profile(checker: Checker) -> Dict[str, Any]:
+    """The optional phone, description and logoUrl a registration or store update may carry (given ones)."""
+    profile: Dict[str, Any] = {}
+    for key in ("phone", "description"):
+        value = checker.string(key, allow_null=True, max_length=2000, allow_empty=key == "description")
+        if given(value):
+            profile[key] = value
+    logo = checker.url("logoUrl", allow_null=True)
+    if given(logo):
+        profile["logoUrl"] = logo
+    return profile
+
+
 class CatalogVersion:
     """One ingestion attempt of a store's catalog; only successful ones get a catalogSetId."""
 
@@ -358,11 +371,16 @@ class State:
                 rendered.append(store.to_api())
         return {"stores": rendered, "totalCount": len(stores), "hasMore": offset + len(page) < len(stores)}
 
-    def get_store(self, partner: Partner, store_id: str) -> Dict[str, Any]:
+    def _render_fresh(self, partner: Partner, store_id: str,
+                      render: Callable[[StoreRecord], Dict[str, Any]]) -> Dict[str, Any]:
+        """``render(store)`` of the partner's store, brought up to date first (under its lock)."""
         store = self.store_of(partner, store_id)
         with store.lock:
             store.refresh()
-            return store.to_api()
+            return render(store)
+
+    def get_store(self, partner: Partner, store_id: str) -> Dict[str, Any]:
+        return self._render_fresh(partner, store_id, StoreRecord.to_api)
 
     def update_store(self, partner: Partner, store_id: str, body: Any) -> Dict[str, Any]:
         store = self.store_of(partner, store_id)
@@ -377,13 +395,8 @@ class State:
         name = checker.string("name", max_length=200)
         if given(name):
             changes["name"] = name
-        for key, attr in (("phone", "phone"), ("description", "description")):
-            value = checker.string(key, allow_null=True, max_length=2000, allow_empty=key == "description")
-            if given(value):
-                changes[attr] = value
-        logo = checker.url("logoUrl", allow_null=True)
-        if given(logo):
-            changes["logo_url"] = logo
+        for key, value in check_profile(checker).items():
+            changes["logo_url" if key == "logoUrl" else key] = value
         for key, attr in (("deliveryAllowed", "delivery_allowed"), ("pickupAllowed", "pickup_allowed")):
             value = checker.boolean(key)
             if given(value):
@@ -402,10 +415,7 @@ class State:
             return store.to_api()
 
     def get_status(self, partner: Partner, store_id: str) -> Dict[str, Any]:
-        store = self.store_of(partner, store_id)
-        with store.lock:
-            store.refresh()
-            return store.status_api()
+        return self._render_fresh(partner, store_id, StoreRecord.status_api)
 
     def set_status(self, partner: Partner, store_id: str, body: Any) -> Dict[str, Any]:
         store = self.store_of(partner, store_id)
@@ -506,13 +516,7 @@ class State:
             value = checker.url(key, required=True)
             if given(value):
                 details[key] = value
-        for key in ("phone", "description"):
-            value = checker.string(key, allow_null=True, max_length=2000, allow_empty=key == "description")
-            if given(value):
-                details[key] = value
-        logo = checker.url("logoUrl", allow_null=True)
-        if given(logo):
-            details["logoUrl"] = logo
+        details.update(check_profile(checker))
         details["timezone"] = check_timezone(checker) or "UTC"
         details["address"] = check_address(checker)
         for key in ("deliveryAllowed", "pickupAllowed"):

@@ -76,14 +76,21 @@ class Checker:
             return None if allow_null else _MISSING
         return value
 
-    def string(self, key: str, *, required: bool = False, allow_null: bool = False,
-               max_length: int = 1000, allow_empty: bool = False) -> Any:
+    def _typed(self, key: str, required: bool, allow_null: bool, kind: type, expected: str) -> Any:
+        """The value at ``key`` when it is an instance of ``kind``; else one INVALID_TYPE error."""
         value = self._get(key, required, allow_null)
         if value is _MISSING or value is None:
             return value
-        if not isinstance(value, str):
-            self.add("INVALID_TYPE", f"{key} must be a string, got {_type_name(value)}", self.path(key))
+        if not isinstance(value, kind):
+            self.add("INVALID_TYPE", f"{key} must be {expected}, got {_type_name(value)}", self.path(key))
             return _MISSING
+        return value
+
+    def string(self, key: str, *, required: bool = False, allow_null: bool = False,
+               max_length: int = 1000, allow_empty: bool = False) -> Any:
+        value = self._typed(key, required, allow_null, str, "a string")
+        if not isinstance(value, str):
+            return value
         if not value.strip() and not (allow_empty and value == ""):
             self.add("INVALID_VALUE", f"{key} must not be empty", self.path(key))
             return _MISSING
@@ -101,13 +108,7 @@ class Checker:
         return value
 
     def boolean(self, key: str, *, required: bool = False) -> Any:
-        value = self._get(key, required, False)
-        if value is _MISSING:
-            return value
-        if not isinstance(value, bool):
-            self.add("INVALID_TYPE", f"{key} must be a boolean, got {_type_name(value)}", self.path(key))
-            return _MISSING
-        return value
+        return self._typed(key, required, False, bool, "a boolean")
 
     def enum(self, key: str, allowed: Sequence[str], *, required: bool = False) -> Any:
         value = self._get(key, required, False)
@@ -121,13 +122,9 @@ class Checker:
         return value
 
     def timestamp(self, key: str, *, required: bool = False, allow_null: bool = False) -> Any:
-        value = self._get(key, required, allow_null)
-        if value is _MISSING or value is None:
-            return value
+        value = self._typed(key, required, allow_null, str, "an RFC 3339 date-time string")
         if not isinstance(value, str):
-            self.add("INVALID_TYPE", f"{key} must be an RFC 3339 date-time string, got {_type_name(value)}",
-                     self.path(key))
-            return _MISSING
+            return value
         try:
             return parse_rfc3339(value)
         except ValueError as exc:
@@ -136,13 +133,7 @@ class Checker:
             return _MISSING
 
     def obj(self, key: str, *, required: bool = False, allow_null: bool = True) -> Any:
-        value = self._get(key, required, allow_null)
-        if value is _MISSING or value is None:
-            return value
-        if not isinstance(value, dict):
-            self.add("INVALID_TYPE", f"{key} must be an object, got {_type_name(value)}", self.path(key))
-            return _MISSING
-        return value
+        return self._typed(key, required, allow_null, dict, "an object")
 
     def raise_if_any(self) -> None:
         if self.errors:

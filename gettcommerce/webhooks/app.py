@@ -1,10 +1,11 @@
 """WebhookApp: verification, parsing, handlers, place deduplication, problem+json answers.
 
 The request logic is written once, as generators that yield the blocking
-steps (a handler call, a store call) to a driver: WebhookApp runs them in
-the calling thread, AsyncWebhookApp (``asgi.py``) awaits async handlers and
-runs everything else in a worker thread.  Both therefore answer every
-request identically.
+steps (a handler call, a store call) to one driver, :func:`drive`, which
+also holds the per-order locks.  Only how a step runs differs: WebhookApp
+calls it in the calling thread, AsyncWebhookApp (``asgi.py``) awaits async
+handlers and runs everything else in a worker thread.  Both therefore answer
+every request identically.
 """
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ import logging
 import threading
 import uuid
 from http import HTTPStatus
-from typing import (TYPE_CHECKING, Any, Callable, Dict, Generator, List, Mapping, Optional,
-                    Sequence, Tuple, Union)
+from typing import (TYPE_CHECKING, Any, Awaitable, Callable, Dict, Generator, List, Mapping,
+                    Optional, Sequence, Tuple, Union)
 
 from .._constants import WEBHOOK_TOLERANCE
 from .._wire import dumps, iso, utcnow
@@ -178,6 +179,9 @@ class _Refused(Exception):
 class WebhookCore:
     """What WebhookApp and AsyncWebhookApp share: configuration and the request logic."""
 
+    # The per-order lock: threading.Lock for WebhookApp, asyncio.Lock for AsyncWebhookApp.
+    _lock_type: Callable[[], Any]
+
     def __init__(self, secret: Union[str, bytes, Sequence[Union[str, bytes]]], *,
                  on_validate: Callable[[IncomingOrder], Any], on_place: Callable[[IncomingOrder], Any],
                  client: Optional["Client"] = None, store: Optional[PlacedOrderStore] = None,
@@ -202,6 +206,7 @@ class WebhookCore:
         self.tolerance: float = check_tolerance(tolerance)
         self.max_body_bytes: int = max_body_bytes
         self.lease: float = float(lease)
+        self._place_locks = KeyedLocks(self._lock_type)
 
     @property
     def store(self) -> Any:
@@ -235,6 +240,17 @@ class WebhookCore:
         return self.problem(404, "NOT_FOUND", "not_found",
                             f"No webhook at {route or '/'}; Gett calls .../validate and .../place",
                             route, _request_id())
+
+    def refuse_before_body(self, method: str, content_length: Any, instance: str) -> Optional[Response]:
+        """The answer to a request refused before its body is read, else None.
+
+        A method other than POST gets 405; an unreadable or oversized
+        Content-Length 400/413 (:meth:`refuse_length`).  Every adapter asks
+        this first.
+        """
+        if (method or "").upper() != "POST":
+            return self.method_not_allowed(method, instance)
+        return self.refuse_length(content_length, instance)
 
     def refuse_length(self, content_length: Any, instance: str) -> Optional[Response]:
         """A 400/413 answer when a Content-Length is unreadable or over the limit, else None.
@@ -447,25 +463,36 @@ class WebhookCore:
         return status, [("Content-Type", "application/problem+json")], payload
 
 
-def run_sync(flow: Flow, locks: KeyedLocks) -> Response:
-    """Drive a request flow in this thread: each step is a plain call."""
+Call = Callable[[Callable[..., Any], Tuple[Any, ...], str], Awaitable[Any]]
+
+
+async def drive(flow: Flow, locks: KeyedLocks, call: Call) -> Response:
+    """Run a request flow's steps: the one driver of WebhookApp and AsyncWebhookApp.
+
+    ``call(function, args, kind)`` runs one step (HANDLER or IO, and a LOCK's
+    ``lock.acquire``); the per-order locks taken are released, and the flow
+    closed, however the request ends.
+    """
     held: List[Tuple[str, Any]] = []
     try:
         step = next(flow)
         while True:
             function, args, kind = step
+            result: Any = None
             if kind == LOCK:
                 lock = locks.enter(args[0])
-                lock.acquire()
+                try:
+                    await call(lock.acquire, (), LOCK)
+                except BaseException:   # interrupted while waiting: nothing held
+                    locks.leave(args[0])
+                    raise
                 held.append((args[0], lock))
-                result = None
             elif kind == UNLOCK:
                 _unlock(locks, held)
-                result = None
             else:
                 assert function is not None
                 try:
-                    result = function(*args)
+                    result = await call(function, args, kind)
                 except Exception as exc:
                     step = flow.throw(exc)
                     continue
@@ -473,9 +500,28 @@ def run_sync(flow: Flow, locks: KeyedLocks) -> Response:
     except StopIteration as stop:
         return stop.value
     finally:
-        flow.close()   # as the async driver does: a flow left mid-step runs its finally now
+        flow.close()   # a flow left mid-step runs its finally now
         while held:
             _unlock(locks, held)
+
+
+async def _call_here(function: Callable[..., Any], args: Tuple[Any, ...], kind: str) -> Any:
+    return function(*args)
+
+
+def run_sync(flow: Flow, locks: KeyedLocks) -> Response:
+    """Drive a request flow in this thread: each step is a plain call.
+
+    :func:`drive` with plain calls never suspends, so one ``send`` runs it
+    to its end; no event loop is involved.
+    """
+    driver = drive(flow, locks, _call_here)
+    try:
+        driver.send(None)
+    except StopIteration as done:
+        return done.value  # type: ignore[no-any-return]
+    driver.close()
+    raise RuntimeError("the webhook driver suspended outside an event loop")
 
 
 def _unlock(locks: KeyedLocks, held: List[Tuple[str, Any]]) -> None:
@@ -519,14 +565,7 @@ class WebhookApp(WebhookCore):
     (200, 'POS-o-1')
     """
 
-    def __init__(self, secret: Union[str, bytes, Sequence[Union[str, bytes]]], *,
-                 on_validate: Callable[[IncomingOrder], Any], on_place: Callable[[IncomingOrder], Any],
-                 client: Optional["Client"] = None, store: Optional[PlacedOrderStore] = None,
-                 tolerance: float = WEBHOOK_TOLERANCE, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 lease: float = DEFAULT_LEASE) -> None:
-        super().__init__(secret, on_validate=on_validate, on_place=on_place, client=client, store=store,
-                         tolerance=tolerance, max_body_bytes=max_body_bytes, lease=lease)
-        self._place_locks = KeyedLocks(threading.Lock)
+    _lock_type = threading.Lock
 
     def handle(self, method: str, path: str, headers: Any, body: Union[bytes, str, None]) -> Response:
         """Answer one request: ``(status, [(header, value)...], body_bytes)``.

@@ -5,16 +5,9 @@ import asyncio
 import contextvars
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Mapping, Optional, Tuple, Union
 
-from .._constants import WEBHOOK_TOLERANCE
-from .app import (DEFAULT_LEASE, DEFAULT_MAX_BODY_BYTES, HANDLER, LOCK, UNLOCK, Flow, KeyedLocks,
-                  Response, WebhookCore, _unlock)
-from .orders import IncomingOrder
-from .stores import PlacedOrderStore
-
-if TYPE_CHECKING:  # pragma: no cover
-    from .._client import Client
+from .app import HANDLER, LOCK, Flow, Response, WebhookCore, drive
 
 __all__ = ["AsyncWebhookApp"]
 
@@ -48,14 +41,7 @@ class AsyncWebhookApp(WebhookCore):
     (200, 'POS-o-1')
     """
 
-    def __init__(self, secret: Union[str, bytes, Sequence[Union[str, bytes]]], *,
-                 on_validate: Callable[[IncomingOrder], Any], on_place: Callable[[IncomingOrder], Any],
-                 store: Optional[PlacedOrderStore] = None, client: Optional["Client"] = None,
-                 tolerance: float = WEBHOOK_TOLERANCE, max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
-                 lease: float = DEFAULT_LEASE) -> None:
-        super().__init__(secret, on_validate=on_validate, on_place=on_place, client=client, store=store,
-                         tolerance=tolerance, max_body_bytes=max_body_bytes, lease=lease)
-        self._place_locks = KeyedLocks(asyncio.Lock)
+    _lock_type = asyncio.Lock
 
     async def handle(self, method: str, path: str, headers: Any, body: Union[bytes, str, None]) -> Response:
         """Answer one request, like :meth:`WebhookApp.handle` (a coroutine)."""
@@ -70,41 +56,7 @@ class AsyncWebhookApp(WebhookCore):
         return await self._run(self._flow(kind, method, headers, body, instance))
 
     async def _run(self, flow: Flow) -> Response:
-        held: List[Tuple[str, Any]] = []
-        try:
-            step = next(flow)
-            while True:
-                function, args, kind = step
-                result: Any = None
-                if kind == LOCK:
-                    lock = self._place_locks.enter(args[0])
-                    try:
-                        await lock.acquire()
-                    except BaseException:   # cancelled while waiting: nothing held
-                        self._place_locks.leave(args[0])
-                        raise
-                    held.append((args[0], lock))
-                elif kind == UNLOCK:
-                    _unlock(self._place_locks, held)
-                else:
-                    assert function is not None
-                    try:
-                        if kind == HANDLER and _is_async(function):
-                            result = await function(*args)
-                        else:
-                            result = await _in_thread(function, *args)
-                            if kind == HANDLER and inspect.isawaitable(result):
-                                result = await result
-                    except Exception as exc:
-                        step = flow.throw(exc)
-                        continue
-                step = flow.send(result)
-        except StopIteration as stop:
-            return stop.value
-        finally:
-            flow.close()
-            while held:
-                _unlock(self._place_locks, held)
+        return await drive(flow, self._place_locks, _call_async)
 
     # -- ASGI ------------------------------------------------------------
 
@@ -138,11 +90,9 @@ class AsyncWebhookApp(WebhookCore):
             kind, route = self.route(route)
             if kind is None:
                 return self.not_found(route)
-        if method.upper() != "POST":
-            return self.method_not_allowed(method, route)
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope.get("headers", [])]
         length_text = next((v for k, v in headers if k.lower() == "content-length"), None)
-        refused = self.refuse_length(length_text, route)
+        refused = self.refuse_before_body(method, length_text, route)
         if refused is not None:
             return refused
         body = await read_asgi_body(receive, self.max_body_bytes)
@@ -167,6 +117,17 @@ async def read_asgi_body(receive: Callable[..., Any], limit: int) -> Optional[by
         chunks.append(chunk)
         more = message.get("more_body", False)
     return b"".join(chunks)
+
+
+async def _call_async(function: Callable[..., Any], args: Tuple[Any, ...], kind: str) -> Any:
+    """One step for AsyncWebhookApp: async handlers and the lock are awaited here, the rest
+    (plain handlers, store calls) run in a worker thread."""
+    if kind == LOCK or (kind == HANDLER and _is_async(function)):
+        return await function(*args)
+    result = await _in_thread(function, *args)
+    if kind == HANDLER and inspect.isawaitable(result):
+        result = await result
+    return result
 
 
 def _is_async(function: Any) -> bool:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Dict, List, Mapping, Optional, Union, overload
 
+from .. import _html
 from .._wire import to_decimal
 from ..errors import InvalidRequestError
 from ..models import Address, Amounts, Order
@@ -228,6 +229,22 @@ class IncomingOrder:
         return (f"IncomingOrder(order_id={self.order_id!r}, store_id={self.store_id!r}, "
                 f"fulfillment_type={self.fulfillment_type!r}, items={len(self.items)}, "
                 f"total={self.amounts.total!r}, kind={self.kind!r})")
+
+    def _repr_html_(self) -> str:
+        """Jupyter: a card of the order (never its payment token), ``kind`` as the badge."""
+        lines = []
+        for line in self.items:
+            mods = ", ".join(f"{m.item_id}" + (f" \u00d7{m.quantity}" if m.quantity != 1 else "")
+                             for m in line.modifiers)
+            lines.append(f"{line.quantity} \u00d7 {line.item_id}" + (f" ({mods})" if mods else ""))
+        amounts = self.amounts
+        money = {name: getattr(amounts, name) for name in amounts._fields if name != "total"}
+        rows = [("store_id", self.store_id), ("partner_store_id", self.partner_store_id),
+                ("fulfillment", self.fulfillment_type), ("items", "; ".join(lines)),
+                ("total", f"{amounts.total} ({_html.format_value({k: v for k, v in money.items() if v})})"),
+                ("customer", self.user.name), ("delivery_address", self.delivery_address),
+                ("catalog_set_id", self.catalog_set_id)]
+        return _html.card("IncomingOrder", rows, self.kind or self.fulfillment_type, subtitle=self.order_id)
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, IncomingOrder):

@@ -25,16 +25,14 @@ def wsgi_request(app: "WebhookApp", environ: Dict[str, Any]) -> Response:
     kind, route = app.route(path)
     if kind is None:
         return app.not_found(route)
-    if method.upper() != "POST":
-        return app.method_not_allowed(method, route)
+    length_text = (environ.get("CONTENT_LENGTH") or "").strip()
+    refused = app.refuse_before_body(method, length_text, route)
+    if refused is not None:
+        return refused
     headers = [(key[5:].replace("_", "-"), value) for key, value in environ.items()
                if key.startswith("HTTP_")]
     if environ.get("CONTENT_TYPE"):
         headers.append(("Content-Type", environ["CONTENT_TYPE"]))
-    length_text = (environ.get("CONTENT_LENGTH") or "").strip()
-    refused = app.refuse_length(length_text, route)
-    if refused is not None:
-        return refused
     stream = environ.get("wsgi.input")
     if length_text:
         length = int(length_text)

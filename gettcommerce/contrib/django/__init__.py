@@ -54,10 +54,8 @@ def urlpatterns(app: WebhookApp, prefix: str = "") -> List[URLPattern]:
 def _answer(app: WebhookApp, kind: str, request: HttpRequest) -> Response:
     method = request.method or ""
     instance = request.path
-    if method != "POST":
-        return app.method_not_allowed(method, instance)
     length_text = request.META.get("CONTENT_LENGTH")
-    refused = app.refuse_length(length_text, instance)
+    refused = app.refuse_before_body(method, length_text, instance)
     if refused is not None:
         return refused
     body = read_capped(request.read, app.max_body_bytes, int(length_text) if length_text else None)
