@@ -447,6 +447,21 @@ def test_https_uses_the_environment_proxy_read_once_when_the_client_is_made(prox
     assert [(r.method, r.target) for r in proxy.requests] == [("CONNECT", "127.0.0.1:9")]
 
 
+def test_a_proxy_connect_carries_the_user_agent(proxy):
+    # The User-Agent line lives in the client's header lists (sent to the
+    # origin only); the CONNECT to a proxy must still identify the SDK.
+    from gettcommerce._client import EP_GET_STORE
+    client = core_client("https://127.0.0.1:9", user_agent="gettcommerce/test-ua", proxy=proxy.url,
+                         max_retries=0, timeout=5.0)
+    try:
+        with pytest.raises(gett._core.TransportError):
+            client.request(EP_GET_STORE, ("s1",))
+    finally:
+        client.close()
+    assert [(r.method, r.headers.get("user-agent")) for r in proxy.requests] == [
+        ("CONNECT", "gettcommerce/test-ua")]
+
+
 def test_all_proxy_and_no_proxy_from_the_environment(proxy, monkeypatch):
     from gettcommerce._client import EP_GET_STORE
     monkeypatch.setenv("all_proxy", proxy.url)
