@@ -55,6 +55,15 @@ def timed(call: Callable[[int], int], calls: int, warmup: int) -> Tuple[float, i
     return time.perf_counter() - started, errors
 
 
+def timed_then_close(op: str, get: Callable[[int], int], post: Callable[[int], int], calls: int,
+                     warmup: int, close: Callable[[], object]) -> Tuple[float, int]:
+    """:func:`timed` of ``get`` or ``post`` (by ``op``), then ``close()`` the client."""
+    try:
+        return timed(post if op == "post" else get, calls, warmup)
+    finally:
+        close()
+
+
 def parsed_ok(raw: bytes) -> int:
     """0 when ``raw`` is a StoreStatus document, else 1 (an error)."""
     return 0 if isinstance(json.loads(raw).get("status"), str) else 1
@@ -91,10 +100,7 @@ def seq_pycurl(url: str, op: str, calls: int, warmup: int) -> Tuple[float, int]:
         curl.perform()
         return 0 if curl.getinfo(pycurl.RESPONSE_CODE) == 200 else 1
 
-    try:
-        return timed(post if op == "post" else get, calls, warmup)
-    finally:
-        curl.close()
+    return timed_then_close(op, get, post, calls, warmup, curl.close)
 
 
 def seq_urllib3(url: str, op: str, calls: int, warmup: int) -> Tuple[float, int]:
@@ -112,10 +118,7 @@ def seq_urllib3(url: str, op: str, calls: int, warmup: int) -> Tuple[float, int]
                             headers=POST_HEADERS)
         return 0 if resp.status == 200 else 1
 
-    try:
-        return timed(post if op == "post" else get, calls, warmup)
-    finally:
-        pool.close()
+    return timed_then_close(op, get, post, calls, warmup, pool.close)
 
 
 def seq_requests(url: str, op: str, calls: int, warmup: int) -> Tuple[float, int]:
@@ -135,10 +138,7 @@ def seq_requests(url: str, op: str, calls: int, warmup: int) -> Tuple[float, int
                             headers={"Content-Type": "application/json"})
         return 0 if resp.status_code == 200 else 1
 
-    try:
-        return timed(post if op == "post" else get, calls, warmup)
-    finally:
-        session.close()
+    return timed_then_close(op, get, post, calls, warmup, session.close)
 
 
 def seq_httpx(url: str, op: str, calls: int, warmup: int) -> Tuple[float, int]:
@@ -155,10 +155,7 @@ def seq_httpx(url: str, op: str, calls: int, warmup: int) -> Tuple[float, int]:
                            headers={"Content-Type": "application/json"})
         return 0 if resp.status_code == 200 else 1
 
-    try:
-        return timed(post if op == "post" else get, calls, warmup)
-    finally:
-        client.close()
+    return timed_then_close(op, get, post, calls, warmup, client.close)
 
 
 def _gett_client(url: str):
@@ -182,10 +179,7 @@ def seq_gettcommerce(url: str, op: str, calls: int, warmup: int) -> Tuple[float,
         update_status(f"ord-{i}", status="confirmed")  # raises on anything but 2xx
         return 0
 
-    try:
-        return timed(post if op == "post" else get, calls, warmup)
-    finally:
-        client.close()
+    return timed_then_close(op, get, post, calls, warmup, client.close)
 
 
 # --- batch of POSTs at a fixed concurrency ------------------------------------

@@ -50,47 +50,50 @@ static double now_seconds(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* The POST body, serialised by cJSON as an SDK must; NULL out of memory. */
+static char *order_body(void)
+{
+    cJSON *req = cJSON_CreateObject();
+    char *body = NULL;
+    if (req != NULL && cJSON_AddStringToObject(req, "status", "confirmed") != NULL)
+        body = cJSON_PrintUnformatted(req);
+    cJSON_Delete(req);
+    return body;
+}
+
+/* Whether the GET answer parses into a store status (cJSON). */
+static int status_parses(const body_buf *buf)
+{
+    const char *end = NULL;
+    cJSON *doc = cJSON_ParseWithLengthOpts(buf->data, buf->len, &end, 0);
+    int ok = doc != NULL && cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc, "status"));
+    cJSON_Delete(doc);
+    return ok;
+}
+
 /* One call; returns 0 when the answer was a 200 that parsed (GET). */
 static int one_call(CURL *easy, const char *base, int is_post, long index, body_buf *buf)
 {
     char url[512];
     char *body = NULL;
-    cJSON *req = NULL;
-    cJSON *doc = NULL;
     long code = 0;
-    int rc = 1;
+    int ok = 0;
 
     buf->len = 0;
     if (is_post) {
         snprintf(url, sizeof url, "%s/v1/commerce/orders/ord-%ld/status", base, index);
-        req = cJSON_CreateObject();
-        if (req == NULL || cJSON_AddStringToObject(req, "status", "confirmed") == NULL)
-            goto cleanup;
-        body = cJSON_PrintUnformatted(req);
-        if (body == NULL)
-            goto cleanup;
+        body = order_body();
         curl_easy_setopt(easy, CURLOPT_POSTFIELDS, body);
     } else {
         snprintf(url, sizeof url, "%s/v1/commerce/stores/%s/status", base, STORE_ID);
     }
     curl_easy_setopt(easy, CURLOPT_URL, url);
-    if (curl_easy_perform(easy) != CURLE_OK)
-        goto cleanup;
-    curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
-    if (code != 200)
-        goto cleanup;
-    if (!is_post) {
-        const char *end = NULL;
-        doc = cJSON_ParseWithLengthOpts(buf->data, buf->len, &end, 0);
-        if (doc == NULL || !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(doc, "status")))
-            goto cleanup;
+    if ((body != NULL || !is_post) && curl_easy_perform(easy) == CURLE_OK) {
+        curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &code);
+        ok = code == 200 && (is_post || status_parses(buf));
     }
-    rc = 0;
-cleanup:
     free(body);
-    cJSON_Delete(req);
-    cJSON_Delete(doc);
-    return rc;
+    return ok ? 0 : 1;
 }
 
 int main(int argc, char **argv)
