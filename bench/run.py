@@ -2,7 +2,7 @@
 and its peers against the same canned-response nginx on 127.0.0.1 and writes
 bench/RESULTS.md.
 
-    python3 bench/run.py            # what `make bench` runs (about 5 minutes on 2 cores)
+    python3 bench/run.py            # what `make bench` runs (5-15 minutes on 2 cores, HTTPS included)
     python3 bench/run.py --quick    # a smoke run: fewer calls, 2 runs, RESULTS-quick.md
 
 It installs what it needs when missing (the peer packages with pip, nginx
