@@ -71,3 +71,22 @@ def test_debug_switched_on_between_calls_logs_the_next_call(server, caplog):
         with _CallCounter(_request._log_attempt) as counter:
             client.stores.get_status("s4")
         assert counter.calls == 0
+
+
+def test_a_disabled_logger_removes_the_hook_although_debug_is_cached(server, caplog):
+    # sync_log_hook reads logging's per-level cache; a logger switched off with
+    # ``disabled`` (what logging.config does to existing loggers) keeps its
+    # cached True, and must still count as not listening.
+    caplog.set_level(logging.DEBUG, logger="gettcommerce")
+    server.add(OK_STATUS, OK_STATUS)
+    logger = logging.getLogger("gettcommerce")
+    with _client(server) as client:
+        client.stores.get_status("s1")   # DEBUG on: the hook is installed and the answer cached
+        assert logger._cache.get(logging.DEBUG) is True
+        logger.disabled = True
+        try:
+            with _CallCounter(_request._log_attempt) as counter:
+                client.stores.get_status("s2")
+        finally:
+            logger.disabled = False
+    assert counter.calls == 0
