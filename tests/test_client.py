@@ -187,6 +187,17 @@ def test_path_parameters_are_percent_encoded(server, client):
     assert only(server).path == "/v1/commerce/stores/a%20b%3Fc%23d%25%C3%A9/status"
 
 
+def test_every_byte_but_the_unreserved_ones_is_percent_encoded(server, client):
+    # RFC 3986 unreserved (A-Z a-z 0-9 - . _ ~) go as they are, every other
+    # printable ASCII byte (but '/', refused) and UTF-8 byte as %XX.
+    import urllib.parse
+    value = "".join(chr(c) for c in range(32, 127) if chr(c) != "/") + "\t\x7fé"
+    server.add(Reply(200, {"status": "online"}))
+    client.stores.get_status(value)
+    encoded = urllib.parse.quote(value, safe="-._~")
+    assert only(server).path == f"/v1/commerce/stores/{encoded}/status"
+
+
 @pytest.mark.parametrize("bad", ["a/b", "a\rb", "a\nb", "a\0b", ""])
 def test_ids_with_slash_crlf_nul_are_refused_locally(server, client, bad):
     with pytest.raises(gett.InvalidRequestError) as info:
