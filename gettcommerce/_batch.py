@@ -56,6 +56,7 @@ class BatchHost(Protocol):
 
     timeout: float
     _core: Optional[_core.Client]
+    _options: Any  # a with_options() copy's settings for the C core, or None
 
 
 class Batch:
@@ -143,7 +144,7 @@ class Batch:
         sync_log_hook()
         try:
             core.run_batch([wire(requests[i]) for i in todo], out,  # type: ignore[union-attr]
-                           concurrency=self.concurrency,
+                           concurrency=self.concurrency, options=self._client._options,
                            progress=bool(self.progress and len(todo) > BATCH_PROGRESS_MIN_CALLS))
         finally:
             # Also when run_batch raised: what finished is kept, the rest stays NOT_RUN.
