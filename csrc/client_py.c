@@ -720,7 +720,9 @@ static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssiz
     }
     if (check_open(self) < 0)
         return NULL;
-    if (call_extras(self, nargs > 4 ? args[4] : NULL, nargs > 5 ? args[5] : NULL, &p) < 0)
+    if (nargs <= 4)
+        p.all_headers = self->attempt_hook != NULL;  /* the plain path: no options, not raw */
+    else if (call_extras(self, args[4], nargs > 5 ? args[5] : NULL, &p) < 0)
         goto done;
     if (prepare_call(self, args[0], args[1], nargs > 2 ? args[2] : Py_None,
                      nargs > 3 ? args[3] : Py_None, &p) < 0) {
@@ -1011,14 +1013,17 @@ static PyObject *client_repr(CoreClient *self)
 
 static PyMethodDef client_methods[] = {
     {"request", (PyCFunction)(void (*)(void))client_request, METH_FASTCALL,
-     "request($self, endpoint, params, query=None, body=None, /)\n--\n\n"
+     "request($self, endpoint, params, query=None, body=None, options=None, raw=False, /)\n--\n\n"
      "Perform one API call (endpoint index from ENDPOINTS), retries included.\n"
      "Returns the parsed JSON body (None when empty); raises TransportError.\n"
+     "options: None or a capsule from options() (a with_options() copy's\n"
+     "settings).  raw: return (value, status, headers, attempts) instead, the\n"
+     "answer's headers copied (only on this path).\n"
      "An exception raised by a Python signal handler during the call (or by\n"
      "the log hook) propagates unchanged; a handler that returns does not\n"
      "disturb the call."},
     {"run_batch", (PyCFunction)(void (*)(void))client_run_batch, METH_VARARGS | METH_KEYWORDS,
-     "run_batch($self, /, calls, out, *, concurrency, progress)\n--\n\n"
+     "run_batch($self, /, calls, out, *, concurrency, progress, options=None)\n--\n\n"
      "Run (endpoint, params, query, body) calls concurrently on curl_multi with\n"
      "the GIL released.  out is a list of len(calls) None: every call that\n"
      "finished gets out[i] = (True, value) or (False, exception); calls never\n"
