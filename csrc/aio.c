@@ -180,7 +180,8 @@ static void start(gc_aio *aio, gc_aio_call *c)
     curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, aio);
     curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
     curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, aio);
-    if (gc_attempt_begin(gc_request_config(aio->client, &c->req), h, &c->t, c->deadline, c->attempt) < 0) {
+    if (gc_attempt_begin(gc_request_config(aio->client, &c->req), h, &c->t, c->deadline,
+                         c->attempt) < 0) {
         release_handle(aio, h);
         finished(aio, c);
         return;
@@ -282,8 +283,8 @@ static void collect(gc_aio *aio)
             release_handle(aio, h);
             continue;
         }
-        c->delay = gc_attempt_end(gc_request_config(aio->client, &c->req), &c->req, h, rc, &c->t, c->attempt,
-                                  c->attempt_start, c->deadline, &c->log, 0);
+        c->delay = gc_attempt_end(gc_request_config(aio->client, &c->req), &c->req, h, rc, &c->t,
+                                  c->attempt, c->attempt_start, c->deadline, &c->log, 0);
         c->handle = NULL;
         release_handle(aio, h);
         if (c->delay < 0) {

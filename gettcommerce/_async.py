@@ -24,8 +24,8 @@ import datetime as _dt
 import os
 import time
 import warnings
-from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine, Dict, List, Optional, Tuple, Type,
-                    TypeVar, Union)
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine, Dict, List, Mapping, Optional,
+                    Tuple, Type, TypeVar, Union)
 
 from . import _core
 from ._client import Client
@@ -418,7 +418,7 @@ class AsyncClient:
 
     def with_options(self, *, timeout: Optional[float] = None, connect_timeout: Optional[float] = None,
                      max_retries: Optional[int] = None,
-                     extra_headers: Optional[Dict[str, str]] = None) -> "AsyncClient":
+                     extra_headers: Optional[Mapping[str, str]] = None) -> "AsyncClient":
         """A light copy with other settings, sharing this client's engine and
         connections; as :meth:`gettcommerce.Client.with_options`."""
         copy = object.__new__(AsyncClient)
