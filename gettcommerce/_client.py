@@ -13,7 +13,7 @@ import os
 import platform
 import re
 import time
-from typing import Any, Dict, Iterator, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, Mapping, Optional
 from urllib.parse import urlsplit
 
 from . import _certs, _core
@@ -143,9 +143,10 @@ def _extra_headers(value: Any, inherited: Mapping[str, str]) -> Dict[str, str]:
                                       "(the API key, the JSON body and the SDK's identity)",
                                       field="extra_headers", value=name)
         if not isinstance(text, str) or not text.strip() or not _VALUE.fullmatch(text):
+            # The value is not echoed: a header may carry a token.
             raise InvalidRequestError(f"extra_headers[{name!r}] must be a non-empty str of printable "
-                                      f"ASCII (no CR, LF or other control characters), not {text!r}",
-                                      field="extra_headers", value=text)
+                                      "ASCII (no CR, LF or other control characters)",
+                                      field="extra_headers", value=name)
         for old in [k for k in merged if k.lower() == name.lower()]:
             del merged[old]
         merged[name] = text
