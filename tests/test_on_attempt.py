@@ -152,3 +152,18 @@ def test_the_opentelemetry_example_records_a_span_per_attempt(sandbox):
     assert [s.status.status_code.name for s in spans] == ["UNSET", "UNSET", "ERROR"]
     assert all(s.end_time >= s.start_time > 0 for s in spans)
     assert all(s.attributes["gett.request_id"].startswith("req_") for s in spans)
+
+
+def test_async_failed_attempts_have_status_zero_and_the_error():
+    seen = []
+    url = f"http://127.0.0.1:{free_port()}"
+
+    async def main():
+        async with gett.AsyncClient(api_key=API_KEY, base_url=url, timeout=5.0, max_retries=1,
+                                    on_attempt=seen.append) as client:
+            await client.stores.get("s1")
+
+    with pytest.raises(gett.APIConnectionError):
+        asyncio.run(main())
+    assert [(a.attempt, a.status_code, type(a.error)) for a in seen] == \
+        [(1, 0, gett.APIConnectionError), (2, 0, gett.APIConnectionError)]

@@ -130,3 +130,19 @@ def test_async_copies_share_the_engine_and_send_their_headers(server):
     asyncio.run(main())
     assert [r.headers.get("X-Trace") for r in server.requests] == [None, "a", None]
     assert len({r.port for r in server.requests}) == 1
+
+
+def test_async_copies_apply_their_retries_and_timeout(server):
+    server.add(busy(), busy(), STATUS, Reply(200, {"status": "online"}, delay=1.0))
+
+    async def main():
+        async with gett.AsyncClient(api_key=API_KEY, base_url=server.url, timeout=5.0) as client:
+            with pytest.raises(gett.InternalServerError):
+                await client.with_options(max_retries=0).stores.get_status("s1")
+            assert len(server.requests) == 1
+            assert (await client.stores.get_status("s1")).status == "online"   # the parent retries
+            assert len(server.requests) == 3
+            with pytest.raises(gett.APITimeoutError, match="0.1 s"):
+                await client.with_options(timeout=0.1, max_retries=0).stores.get_status("s1")
+
+    asyncio.run(main())
