@@ -277,8 +277,6 @@ void gc_response_free(gc_response *resp);
 gc_options *gc_options_new(const gc_client *client, double timeout, double connect_timeout,
                            int max_retries, const char *const *extra, size_t n_extra);
 void gc_options_free(gc_options *options);
-/* The settings a request runs with: its options', else its client's. */
-const gc_config *gc_request_config(const gc_client *client, const gc_request *req);
 /* Run n calls with up to `concurrency` in flight on one curl_multi, each
  * with the retries and deadline of a single call.  Attempts are appended
  * to log with their call index.  0, or -1 on out-of-memory. */
@@ -311,6 +309,12 @@ struct gc_client {
     struct curl_slist *headers_json;  /* calls with a JSON body */
     struct gc_client *prev, *next;    /* registry, for fork handling */
 };
+
+/* The settings a request runs with: its options', else its client's. */
+static inline const gc_config *gc_request_config(const gc_client *client, const gc_request *req)
+{
+    return req->options != NULL ? &req->options->cfg : &client->cfg;
+}
 
 /* What libcurl's callbacks of one in-flight call write to. */
 typedef struct gc_transfer {

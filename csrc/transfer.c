@@ -472,11 +472,6 @@ int gc_client_perform(gc_client *client, const gc_request *req, gc_response *res
 
 /* ------------------------------------------------------------ with_options */
 
-const gc_config *gc_request_config(const gc_client *client, const gc_request *req)
-{
-    return req->options != NULL ? &req->options->cfg : &client->cfg;
-}
-
 /* Length of the name of a "Name: value" line (up to the ':'). */
 static size_t line_name_len(const char *line)
 {
