@@ -180,7 +180,8 @@ static void start(gc_aio *aio, gc_aio_call *c)
     curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, aio);
     curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_sockopt);
     curl_easy_setopt(h, CURLOPT_SOCKOPTDATA, aio);
-    if (gc_attempt_begin(&aio->client->cfg, h, &c->t, c->deadline, c->attempt) < 0) {
+    if (gc_attempt_begin(gc_request_config(aio->client, &c->req), h, &c->t, c->deadline,
+                         c->attempt) < 0) {
         release_handle(aio, h);
         finished(aio, c);
         return;
@@ -230,7 +231,7 @@ void gc_aio_submit(gc_aio *aio, gc_aio_call *c)
     c->delay = -1;
     c->next = c->prev = NULL;
     /* timeout bounds the whole call, from when it was made (queueing included). */
-    c->deadline = gc_now() + aio->client->cfg.timeout;
+    c->deadline = gc_now() + gc_request_config(aio->client, &c->req)->timeout;
     if (aio->queue_head == NULL && aio->in_flight < aio->max_concurrency) {
         start(aio, c);
     } else {
@@ -282,8 +283,8 @@ static void collect(gc_aio *aio)
             release_handle(aio, h);
             continue;
         }
-        c->delay = gc_attempt_end(&aio->client->cfg, &c->req, h, rc, &c->t, c->attempt,
-                                  c->attempt_start, c->deadline, &c->log, 0);
+        c->delay = gc_attempt_end(gc_request_config(aio->client, &c->req), &c->req, h, rc, &c->t,
+                                  c->attempt, c->attempt_start, c->deadline, &c->log, 0);
         c->handle = NULL;
         release_handle(aio, h);
         if (c->delay < 0) {

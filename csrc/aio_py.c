@@ -30,6 +30,7 @@ typedef struct {
     gc_py_call *args;       /* URL and body in C memory */
     PyObject *future;       /* resolved once; NULL when the call is over */
     PyObject *retry;        /* the loop's TimerHandle during a backoff */
+    PyObject *options;      /* a with_options() capsule the request points into, or NULL */
     Engine *engine;         /* borrowed; NULL when the call is over */
     PyObject *prev, *next;  /* the engine's list of live calls (it owns a reference) */
 } Call;
@@ -102,6 +103,7 @@ static void call_release(Engine *e, Call *call)
     call->c.log.owned = 0;
     gc_py_call_free(call->args);
     call->args = NULL;
+    Py_CLEAR(call->options);
     Py_CLEAR(call->retry);
     Py_CLEAR(call->future);
     Py_DECREF(call);
@@ -467,8 +469,9 @@ static PyObject *engine_submit(Engine *e, PyObject *const *args, Py_ssize_t narg
 {
     Call *call;
 
-    if (nargs != 5) {
-        PyErr_SetString(PyExc_TypeError, "submit(endpoint, params, query, body, future, /)");
+    if (nargs != 5 && nargs != 7) {
+        PyErr_SetString(PyExc_TypeError,
+                        "submit(endpoint, params, query, body, future, [options, raw], /)");
         return NULL;
     }
     if (usable(e) < 0)
@@ -477,7 +480,11 @@ static PyObject *engine_submit(Engine *e, PyObject *const *args, Py_ssize_t narg
     if (call == NULL)
         return NULL;
     memset((char *)call + offsetof(Call, c), 0, sizeof *call - offsetof(Call, c));
-    call->args = gc_py_call_prepare(e->core, args[0], args[1], args[2], args[3], &call->c.req);
+    call->args = gc_py_call_prepare(e->core, args[0], args[1], args[2], args[3],
+                                    nargs == 7 ? args[5] : NULL, nargs == 7 ? args[6] : NULL,
+                                    &call->c.req);
+    if (nargs == 7 && args[5] != Py_None)
+        call->options = Py_NewRef(args[5]);  /* c.req points into it */
     /* Converting the arguments may run Python code that closed the client. */
     if (call->args == NULL || usable(e) < 0) {
         Py_DECREF(call);
@@ -651,9 +658,11 @@ static void engine_dealloc(Engine *e)
 
 static PyMethodDef engine_methods[] = {
     {"submit", (PyCFunction)(void (*)(void))engine_submit, METH_FASTCALL,
-     "submit($self, endpoint, params, query, body, future, /)\n--\n\n"
+     "submit($self, endpoint, params, query, body, future, options=None, raw=False, /)\n--\n\n"
      "Start one call (or queue it behind max_concurrency transfers).  The future\n"
-     "gets (True, value) or (False, TransportError).  Bad arguments raise\n"
+     "gets (True, value) or (False, TransportError); value is (value, status,\n"
+     "headers, attempts) when raw.  options: a capsule from Client.options().\n"
+     "Bad arguments raise\n"
      "ValueError/TypeError now.  Returns the call, for cancel()."},
     {"cancel", (PyCFunction)engine_cancel, METH_O,
      "cancel($self, call, /)\n--\n\n"
@@ -698,6 +707,7 @@ static void call_dealloc(Call *call)
     PyTypeObject *type = Py_TYPE(call);
     /* A live call is owned by its engine: here it is over. */
     gc_py_call_free(call->args);
+    Py_CLEAR(call->options);
     Py_CLEAR(call->retry);
     Py_CLEAR(call->future);
     type->tp_free((PyObject *)call);

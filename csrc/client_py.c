@@ -27,7 +27,10 @@ typedef struct {
     int inflight;          /* calls running without the GIL (guarded by the GIL) */
     unsigned generation;   /* gc_fork_generation() that `inflight` counts calls of */
     int closed;
+    PyObject *attempt_hook; /* NULL, or called once per HTTP attempt (on_attempt) */
 } CoreClient;
+
+#define GC_OPTIONS_CAPSULE "gettcommerce._core.options"
 
 static gc_module_state *state_of_type(PyTypeObject *type)
 {
@@ -244,6 +247,7 @@ static PyObject *client_close(CoreClient *self, PyObject *Py_UNUSED(ignored))
 static void client_dealloc(CoreClient *self)
 {
     PyTypeObject *type = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
     /* inflight > 0 is impossible here: a running call holds a reference. */
     if (self->client != NULL) {
         gc_client *client = self->client;
@@ -251,8 +255,23 @@ static void client_dealloc(CoreClient *self)
         free_client_nogil(client);
     }
     Py_CLEAR(self->base_url);
+    Py_CLEAR(self->attempt_hook);
     type->tp_free((PyObject *)self);
     Py_DECREF(type);
+}
+
+/* The attempt hook may reference the Python Client that owns this one. */
+static int client_traverse(CoreClient *self, visitproc visit, void *arg)
+{
+    Py_VISIT(self->attempt_hook);
+    Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+static int client_clear(CoreClient *self)
+{
+    Py_CLEAR(self->attempt_hook);
+    return 0;
 }
 
 static int check_open(CoreClient *self)
@@ -322,6 +341,9 @@ typedef struct prepared {
     const gc_endpoint *ep;
     gc_buf url;
     char *body_text;      /* cJSON_free */
+    const gc_options *options; /* a with_options() copy's settings (its capsule is held by the caller) */
+    int raw;              /* answer (value, status, headers, attempts): with_raw_response */
+    int all_headers;      /* keep 2xx headers: raw, or the attempt hook reads request ids */
 } prepared;
 
 static void prepared_free(prepared *p)
@@ -483,6 +505,26 @@ static void to_request(const prepared *p, gc_request *req)
     req->url = p->url.data;
     req->body = p->body_text;
     req->body_len = p->body_text ? strlen(p->body_text) : 0;
+    req->options = p->options;
+    req->all_headers = p->all_headers;
+}
+
+/* request()'s optional options (a capsule from Client.options(), or None)
+ * and raw flag -> p.  -1 with an exception set. */
+static int call_extras(CoreClient *self, PyObject *options, PyObject *raw, prepared *p)
+{
+    int is_raw = 0;
+    p->options = NULL;
+    if (options != NULL && options != Py_None) {
+        p->options = PyCapsule_GetPointer(options, GC_OPTIONS_CAPSULE);
+        if (p->options == NULL)
+            return -1;
+    }
+    if (raw != NULL && (is_raw = PyObject_IsTrue(raw)) < 0)
+        return -1;
+    p->raw = is_raw;
+    p->all_headers = is_raw || self->attempt_hook != NULL;
+    return 0;
 }
 
 /* ------------------------------------------------------------ results */
@@ -525,6 +567,8 @@ static const char *kind_name(gc_kind kind)
         return "interrupted";
     case GC_DECODE:
         return "decode";
+    case GC_OK:
+        return "ok";
     default:
         return "connection";
     }
@@ -576,6 +620,18 @@ done:
     return exc;
 }
 
+/* A raw response's successful outcome: (value, status, headers, attempts). */
+static PyObject *raw_outcome(const gc_response *resp)
+{
+    PyObject *value = resp->json != NULL ? gc_cjson_to_py(resp->json) : Py_NewRef(Py_None);
+    PyObject *headers = value != NULL ? headers_to_dict(&resp->headers) : NULL;
+    PyObject *result = headers != NULL ? Py_BuildValue("(OlOi)", value, resp->status, headers,
+                                                       resp->attempts) : NULL;
+    Py_XDECREF(value);
+    Py_XDECREF(headers);
+    return result;
+}
+
 /* A finished call -> its value (new reference) or NULL with *error set to
  * its TransportError (new reference); NULL without *error when converting
  * failed (the exception is set). */
@@ -583,34 +639,57 @@ static PyObject *outcome(gc_module_state *state, const prepared *p, const gc_res
                          PyObject **error)
 {
     *error = NULL;
+    if (resp->kind == GC_OK && p->raw)
+        return raw_outcome(resp);
     if (resp->kind == GC_OK)
         return resp->json != NULL ? gc_cjson_to_py(resp->json) : Py_NewRef(Py_None);
     *error = transport_error(state, p, resp);
     return NULL;
 }
 
-/* Call the log hook once per attempt, in the order they happened.  An
- * exception from it (or from a signal handler that runs inside it) is
- * kept in *pending unless one is pending already, and ends the logging. */
-static void log_attempts(gc_module_state *state, const gc_attempt_list *log, const prepared *calls,
-                         PyObject **pending)
+/* One attempt for the client's attempt hook:
+ * hook(method, url, status, elapsed_s, attempt, started, kind, request_id, error_text),
+ * started on the time.monotonic() clock, request_id and error_text None when absent. */
+static PyObject *call_attempt_hook(PyObject *hook, const prepared *p, const gc_attempt_log *a)
+{
+    return PyObject_CallFunction(hook, "ssldidszz", p->ep->method, p->url.data, a->status,
+                                 a->ms / 1000.0, a->attempt, a->start, kind_name(a->kind),
+                                 a->request_id[0] ? a->request_id : NULL,
+                                 a->error[0] ? a->error : NULL);
+}
+
+/* Call the DEBUG log hook (module-wide, installed only while DEBUG is on)
+ * and the client's attempt hook once per attempt, in the order they
+ * happened.  An exception from either (or from a signal handler that runs
+ * inside it) is kept in *pending unless one is pending already, and ends
+ * the logging. */
+static void log_attempts(gc_module_state *state, CoreClient *self, const gc_attempt_list *log,
+                         const prepared *calls, PyObject **pending)
 {
     size_t i;
-    PyObject *hook = state->logger_hook;
+    PyObject *hook = state->logger_hook != Py_None ? state->logger_hook : NULL;
+    PyObject *attempt_hook = self->attempt_hook;
 
-    if (hook == NULL || hook == Py_None || log->len == 0)
+    if ((hook == NULL && attempt_hook == NULL) || log->len == 0)
         return;
-    Py_INCREF(hook);  /* the hook may replace itself */
+    Py_XINCREF(hook);  /* a hook may replace itself */
+    Py_XINCREF(attempt_hook);
     for (i = 0; i < log->len && *pending == NULL; i++) {
         const gc_attempt_log *a = &log->items[i];
         const prepared *p = &calls[a->call];
-        PyObject *r = PyObject_CallFunction(hook, "ssldi", p->ep->method, p->url.data, a->status, a->ms,
-                                            a->attempt);
+        PyObject *r = hook == NULL ? Py_NewRef(Py_None)
+                                   : PyObject_CallFunction(hook, "ssldi", p->ep->method, p->url.data,
+                                                           a->status, a->ms, a->attempt);
+        if (r != NULL && attempt_hook != NULL) {
+            Py_DECREF(r);
+            r = call_attempt_hook(attempt_hook, p, a);
+        }
         if (r == NULL)
             *pending = gc_take_exception();
         Py_XDECREF(r);
     }
-    Py_DECREF(hook);
+    Py_XDECREF(hook);
+    Py_XDECREF(attempt_hook);
 }
 
 /* ------------------------------------------------------------ request */
@@ -620,7 +699,7 @@ static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssiz
     gc_module_state *state = state_of_type(Py_TYPE(self));
     gc_attempt_log log_inline[GC_LOG_INLINE];
     gc_attempt_list log = {log_inline, 0, GC_LOG_INLINE, 0};
-    prepared p = {NULL, {0}, NULL};
+    prepared p = {NULL, {0}, NULL, NULL, 0, 0};
     gc_response resp;
     gc_request req;
     gc_signals sig;
@@ -632,13 +711,19 @@ static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssiz
     memset(&resp, 0, sizeof resp);
     if (state == NULL)
         return NULL;
-    /* Hot path: a hand-written positional parser (request(endpoint, params, query, body)). */
-    if (nargs < 2 || nargs > 4) {
-        PyErr_SetString(PyExc_TypeError, "request(endpoint, params, query=None, body=None)");
+    /* Hot path: a hand-written positional parser
+     * (request(endpoint, params, query, body, options, raw)). */
+    if (nargs < 2 || nargs > 6) {
+        PyErr_SetString(PyExc_TypeError,
+                        "request(endpoint, params, query=None, body=None, options=None, raw=False)");
         return NULL;
     }
     if (check_open(self) < 0)
         return NULL;
+    if (nargs <= 4)
+        p.all_headers = self->attempt_hook != NULL;  /* the plain path: no options, not raw */
+    else if (call_extras(self, args[4], nargs > 5 ? args[5] : NULL, &p) < 0)
+        goto done;
     if (prepare_call(self, args[0], args[1], nargs > 2 ? args[2] : Py_None,
                      nargs > 3 ? args[3] : Py_None, &p) < 0) {
         localize_error(state);
@@ -651,15 +736,15 @@ static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssiz
     if (check_open(self) < 0 || PyErr_CheckSignals() < 0)
         goto done;
 
-    /* Attempts are only recorded for a hook to log (none while DEBUG is off). */
-    logp = state->logger_hook != Py_None ? &log : NULL;
+    /* Attempts are only recorded for a hook (none while DEBUG is off and no on_attempt). */
+    logp = state->logger_hook != Py_None || self->attempt_hook != NULL ? &log : NULL;
     client = begin_inflight(self, &generation);
     gc_signals_release(&sig);
     gc_client_perform(client, &req, &resp, logp, &sig.ir);
     pending = gc_signals_acquire(&sig);
     end_inflight(self, client, generation);
 
-    log_attempts(state, &log, &p, &pending);
+    log_attempts(state, self, &log, &p, &pending);
     if (pending == NULL && PyErr_CheckSignals() < 0)
         goto done;
     if (pending != NULL) {
@@ -692,10 +777,11 @@ static int set_out(PyObject *out, Py_ssize_t i, int ok, PyObject *value)
 
 static PyObject *client_run_batch(CoreClient *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"calls", "out", "concurrency", "progress", NULL};
+    static char *kwlist[] = {"calls", "out", "concurrency", "progress", "options", NULL};
     gc_module_state *state = state_of_type(Py_TYPE(self));
     PyObject *calls, *out, *seq = NULL, *concurrency_obj = NULL, *progress_obj = NULL;
-    PyObject *pending = NULL, *result = NULL;
+    PyObject *pending = NULL, *result = NULL, *options = Py_None;
+    prepared extras;
     long concurrency = 0;
     int progress = 0, failed = 0;
     Py_ssize_t n = 0, i;
@@ -711,8 +797,11 @@ static PyObject *client_run_batch(CoreClient *self, PyObject *args, PyObject *kw
 
     if (state == NULL)
         return NULL;
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!|$OO:run_batch", kwlist, &calls, &PyList_Type,
-                                     &out, &concurrency_obj, &progress_obj))
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "OO!|$OOO:run_batch", kwlist, &calls, &PyList_Type,
+                                     &out, &concurrency_obj, &progress_obj, &options))
+        return NULL;
+    memset(&extras, 0, sizeof extras);
+    if (call_extras(self, options, NULL, &extras) < 0)
         return NULL;
     if (concurrency_obj == NULL || progress_obj == NULL) {
         PyErr_Format(PyExc_TypeError, "run_batch() missing required keyword-only argument: '%s'",
@@ -750,6 +839,8 @@ static PyObject *client_run_batch(CoreClient *self, PyObject *args, PyObject *kw
             PyErr_Format(PyExc_TypeError, "run_batch: call %zd must be a 4-tuple", i);
             goto done;
         }
+        sent[n_send].options = extras.options;
+        sent[n_send].all_headers = extras.all_headers;
         if (prepare_call(self, PyTuple_GET_ITEM(call, 0), PyTuple_GET_ITEM(call, 1),
                          PyTuple_GET_ITEM(call, 2), PyTuple_GET_ITEM(call, 3), &sent[n_send]) < 0) {
             /* A call refused locally is that call's result; the others still run. */
@@ -767,7 +858,8 @@ static PyObject *client_run_batch(CoreClient *self, PyObject *args, PyObject *kw
     if (check_open(self) < 0 || PyErr_CheckSignals() < 0)
         goto done;
 
-    logp = state->logger_hook != Py_None ? &log : NULL;  /* read with the GIL held */
+    /* read with the GIL held */
+    logp = state->logger_hook != Py_None || self->attempt_hook != NULL ? &log : NULL;
     client = begin_inflight(self, &generation);
     gc_signals_release(&sig);
     failed = gc_client_perform_batch(client, reqs, resps, n_send, (int)concurrency, progress, logp,
@@ -795,7 +887,7 @@ static PyObject *client_run_batch(CoreClient *self, PyObject *args, PyObject *kw
                 PyErr_Clear();
         }
     }
-    log_attempts(state, &log, sent, &pending);
+    log_attempts(state, self, &log, sent, &pending);
     if (failed && pending == NULL) {
         PyErr_NoMemory();
         pending = gc_take_exception();
@@ -825,11 +917,79 @@ done:
     return result;
 }
 
+/* ------------------------------------------------------------ with_options */
+
+static void options_capsule_free(PyObject *capsule)
+{
+    gc_options_free(PyCapsule_GetPointer(capsule, GC_OPTIONS_CAPSULE));
+}
+
+/* options(timeout, connect_timeout, max_retries, extra_headers) -> the
+ * settings of a with_options() copy, as an opaque capsule that request(),
+ * run_batch() and AsyncEngine.submit() take.  extra_headers: a tuple of
+ * "Name: value" lines (checked by the Python layer; CR/LF refused here too). */
+static PyObject *client_options(CoreClient *self, PyObject *args)
+{
+    PyObject *timeout, *connect_timeout, *max_retries, *extra, *capsule = NULL;
+    const char **lines = NULL;
+    double t, ct;
+    long retries;
+    Py_ssize_t n, i, len;
+    gc_options *o;
+
+    if (!PyArg_ParseTuple(args, "OOOO!:options", &timeout, &connect_timeout, &max_retries,
+                          &PyTuple_Type, &extra))
+        return NULL;
+    if (check_open(self) < 0 || as_double(timeout, "timeout", &t) < 0 ||
+        as_double(connect_timeout, "connect_timeout", &ct) < 0 ||
+        as_int(max_retries, "max_retries", 0, &retries) < 0)
+        return NULL;
+    n = PyTuple_GET_SIZE(extra);
+    lines = PyMem_Calloc((size_t)n + 1, sizeof *lines);
+    if (lines == NULL)
+        return PyErr_NoMemory();
+    for (i = 0; i < n; i++) {
+        lines[i] = header_text(PyTuple_GET_ITEM(extra, i), "extra_headers", &len);
+        if (lines[i] == NULL)
+            goto done;
+        if (strchr(lines[i], ':') == NULL) {
+            PyErr_SetString(PyExc_ValueError, "extra_headers: each line must be 'Name: value'");
+            goto done;
+        }
+    }
+    o = gc_options_new(self->client, t, ct, (int)retries, lines, (size_t)n);
+    if (o == NULL) {
+        PyErr_NoMemory();
+        goto done;
+    }
+    capsule = PyCapsule_New(o, GC_OPTIONS_CAPSULE, options_capsule_free);
+    if (capsule == NULL)
+        gc_options_free(o);
+done:
+    PyMem_Free(lines);
+    return capsule;
+}
+
 /* ------------------------------------------------------------ type */
 
 static PyObject *client_idle_handles(CoreClient *self, void *Py_UNUSED(closure))
 {
     return PyLong_FromLong(self->client ? gc_client_idle_handles(self->client) : 0);
+}
+
+static PyObject *client_get_attempt_hook(CoreClient *self, void *Py_UNUSED(closure))
+{
+    return Py_NewRef(self->attempt_hook != NULL ? self->attempt_hook : Py_None);
+}
+
+static int client_set_attempt_hook(CoreClient *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    if (value != NULL && value != Py_None && !PyCallable_Check(value)) {
+        PyErr_SetString(PyExc_TypeError, "attempt_hook must be callable or None");
+        return -1;
+    }
+    Py_XSETREF(self->attempt_hook, value != NULL && value != Py_None ? Py_NewRef(value) : NULL);
+    return 0;
 }
 
 static PyObject *client_closed(CoreClient *self, void *Py_UNUSED(closure))
@@ -853,20 +1013,28 @@ static PyObject *client_repr(CoreClient *self)
 
 static PyMethodDef client_methods[] = {
     {"request", (PyCFunction)(void (*)(void))client_request, METH_FASTCALL,
-     "request($self, endpoint, params, query=None, body=None, /)\n--\n\n"
+     "request($self, endpoint, params, query=None, body=None, options=None, raw=False, /)\n--\n\n"
      "Perform one API call (endpoint index from ENDPOINTS), retries included.\n"
      "Returns the parsed JSON body (None when empty); raises TransportError.\n"
+     "options: None or a capsule from options() (a with_options() copy's\n"
+     "settings).  raw: return (value, status, headers, attempts) instead, the\n"
+     "answer's headers copied (only on this path).\n"
      "An exception raised by a Python signal handler during the call (or by\n"
      "the log hook) propagates unchanged; a handler that returns does not\n"
      "disturb the call."},
     {"run_batch", (PyCFunction)(void (*)(void))client_run_batch, METH_VARARGS | METH_KEYWORDS,
-     "run_batch($self, /, calls, out, *, concurrency, progress)\n--\n\n"
+     "run_batch($self, /, calls, out, *, concurrency, progress, options=None)\n--\n\n"
      "Run (endpoint, params, query, body) calls concurrently on curl_multi with\n"
      "the GIL released.  out is a list of len(calls) None: every call that\n"
      "finished gets out[i] = (True, value) or (False, exception); calls never\n"
      "started stay None; calls in flight when a signal handler raised get\n"
      "(False, TransportError(kind='interrupted')).  Then that exception is\n"
      "re-raised; else returns None."},
+    {"options", (PyCFunction)client_options, METH_VARARGS,
+     "options($self, timeout, connect_timeout, max_retries, extra_headers, /)\n--\n\n"
+     "Settings for request()/run_batch()/AsyncEngine.submit() of a with_options()\n"
+     "copy: an opaque capsule.  extra_headers: a tuple of 'Name: value' lines,\n"
+     "each replacing a default line of the same name."},
     {"close", (PyCFunction)client_close, METH_NOARGS,
      "close($self, /)\n--\n\nClose pooled connections; idempotent."},
     {NULL, NULL, 0, NULL}
@@ -875,6 +1043,9 @@ static PyMethodDef client_methods[] = {
 static PyGetSetDef client_getset[] = {
     {"idle_handles", (getter)client_idle_handles, NULL, "Pooled idle libcurl handles.", NULL},
     {"closed", (getter)client_closed, NULL, "True once close() was called.", NULL},
+    {"attempt_hook", (getter)client_get_attempt_hook, (setter)client_set_attempt_hook,
+     "None, or hook(method, url, status, elapsed_s, attempt, started, kind, request_id, error)\n"
+     "called once per HTTP attempt after each call (started: time.monotonic() clock).", NULL},
     {"proxy", (getter)client_proxy, NULL,
      "The proxy calls go through ('' none), as decided when the client was made.", NULL},
     {NULL, NULL, NULL, NULL, NULL}
@@ -890,6 +1061,8 @@ static PyType_Slot client_slots[] = {
     {Py_tp_init, client_init},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_dealloc, client_dealloc},
+    {Py_tp_traverse, client_traverse},
+    {Py_tp_clear, client_clear},
     {Py_tp_repr, client_repr},
     {Py_tp_methods, client_methods},
     {Py_tp_getset, client_getset},
@@ -899,7 +1072,7 @@ static PyType_Slot client_slots[] = {
 static PyType_Spec client_spec = {
     .name = "gettcommerce._core.Client",
     .basicsize = sizeof(CoreClient),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_HAVE_GC,
     .slots = client_slots,
 };
 
@@ -960,14 +1133,14 @@ void gc_py_client_release(PyObject *obj, gc_client *client, unsigned generation)
 }
 
 gc_py_call *gc_py_call_prepare(PyObject *obj, PyObject *endpoint, PyObject *params, PyObject *query,
-                               PyObject *body, gc_request *req)
+                               PyObject *body, PyObject *options, PyObject *raw, gc_request *req)
 {
     prepared *p = PyMem_Calloc(1, sizeof *p);
     if (p == NULL) {
         PyErr_NoMemory();
         return NULL;
     }
-    if (check_open((CoreClient *)obj) < 0)
+    if (check_open((CoreClient *)obj) < 0 || call_extras((CoreClient *)obj, options, raw, p) < 0)
         goto error;
     if (prepare_call((CoreClient *)obj, endpoint, params, query, body, p) < 0) {
         /* A refusal of ours, as for a single call (LocalError). */
@@ -1000,7 +1173,7 @@ PyObject *gc_py_call_outcome(PyObject *obj, const gc_py_call *call, const gc_res
     *error = NULL;
     if (state == NULL)
         return NULL;
-    log_attempts(state, log, (const prepared *)call, &pending);
+    log_attempts(state, (CoreClient *)obj, log, (const prepared *)call, &pending);
     if (pending != NULL) {
         gc_give_exception(pending);
         return NULL;

@@ -201,11 +201,23 @@ typedef struct gc_interrupt {
     int fired;
 } gc_interrupt;
 
+/* Per-call settings of a with_options() copy (gc_options_new, transfer.c):
+ * the client's configuration with timeout, connect_timeout and max_retries
+ * replaced (no strings: those stay the client's), and the client's three
+ * header lists with the extra headers added. */
+struct curl_slist;
+typedef struct gc_options {
+    gc_config cfg;
+    struct curl_slist *lists[3];   /* no body, bodyless POST, JSON body */
+} gc_options;
+
 typedef struct gc_request {
     const gc_endpoint *endpoint;
     const char *url;           /* absolute, already encoded */
     const char *body;          /* NULL: no body */
     size_t body_len;
+    const gc_options *options; /* NULL: the client's settings */
+    int all_headers;           /* keep a 2xx answer's headers too (raw responses, attempt hook) */
 } gc_request;
 
 typedef struct gc_response {
@@ -215,18 +227,23 @@ typedef struct gc_response {
     int ambiguous;             /* an earlier attempt may have reached Gett (then retried) */
     double retry_after;        /* seconds the last answer asked to wait, or -1 */
     gc_buf body;
-    gc_buf headers;            /* raw header lines of the last non-2xx answer */
+    gc_buf headers;            /* raw header lines of the last non-2xx answer (any answer
+                                * when the request asked for all_headers) */
     cJSON *json;               /* the last answer's body parsed once, or NULL */
     gc_json_error json_error;  /* why a non-empty body did not parse */
     char error[256];           /* transport error text */
 } gc_response;
 
-/* One HTTP attempt, for the log hook (called by the binding afterwards). */
+/* One HTTP attempt, for the log and attempt hooks (called by the binding afterwards). */
 typedef struct gc_attempt_log {
     size_t call;               /* index of the call in a batch (0 for a single call) */
     int attempt;               /* 1-based */
     long status;               /* 0: no answer */
     double ms;
+    double start;              /* gc_now() when the attempt began */
+    gc_kind kind;              /* how it ended (GC_OK, GC_STATUS, GC_CONNECTION, ...) */
+    char request_id[64];       /* its answer's X-Request-Id ("" none, or headers not kept) */
+    char error[128];           /* what went wrong without an answer ("" none) */
 } gc_attempt_log;
 
 /* Grows as needed; items may start as caller memory (owned 0), which is
@@ -253,6 +270,13 @@ unsigned gc_fork_generation(void);
 int gc_client_perform(gc_client *client, const gc_request *req, gc_response *resp,
                       gc_attempt_list *log, gc_interrupt *interrupt);
 void gc_response_free(gc_response *resp);
+/* A with_options() copy's settings: the client's, with these replaced and
+ * the n_extra "Name: value" lines added to every request (a line replaces a
+ * client line of the same name).  NULL out of memory.  Free with
+ * gc_options_free (which zeroes the copied Authorization lines). */
+gc_options *gc_options_new(const gc_client *client, double timeout, double connect_timeout,
+                           int max_retries, const char *const *extra, size_t n_extra);
+void gc_options_free(gc_options *options);
 /* Run n calls with up to `concurrency` in flight on one curl_multi, each
  * with the retries and deadline of a single call.  Attempts are appended
  * to log with their call index.  0, or -1 on out-of-memory. */
@@ -286,6 +310,12 @@ struct gc_client {
     struct gc_client *prev, *next;    /* registry, for fork handling */
 };
 
+/* The settings a request runs with: its options', else its client's. */
+static inline const gc_config *gc_request_config(const gc_client *client, const gc_request *req)
+{
+    return req->options != NULL ? &req->options->cfg : &client->cfg;
+}
+
 /* What libcurl's callbacks of one in-flight call write to. */
 typedef struct gc_transfer {
     gc_response *resp;
@@ -293,6 +323,7 @@ typedef struct gc_transfer {
     int too_large;
     int nomem;                        /* a callback could not grow a buffer */
     int keep_headers;                 /* the status line was not 2xx: errors report headers */
+    int all_headers;                  /* keep 2xx headers too (gc_request.all_headers) */
     gc_interrupt *interrupt;          /* NULL: nothing to watch */
     char curl_error[CURL_ERROR_SIZE];
 } gc_transfer;
@@ -449,8 +480,10 @@ int gc_interrupt_init(void);
 typedef struct gc_py_call gc_py_call;
 gc_client *gc_py_client_acquire(PyObject *obj, unsigned *generation);
 void gc_py_client_release(PyObject *obj, gc_client *client, unsigned generation);
+/* options: None or a capsule from _core.Client.options(); raw: truthy for
+ * a raw response ((value, status, headers, attempts) on success). */
 gc_py_call *gc_py_call_prepare(PyObject *obj, PyObject *endpoint, PyObject *params, PyObject *query,
-                               PyObject *body, gc_request *req);
+                               PyObject *body, PyObject *options, PyObject *raw, gc_request *req);
 void gc_py_call_free(gc_py_call *call);
 /* The log hook for each attempt, then the value (new reference) or NULL
  * with *error the TransportError; NULL without *error: exception set. */

@@ -66,7 +66,8 @@ static int start_call(batch *b, size_t i)
     gc_transfer_prepare(b->client, c->handle, &b->reqs[i], &c->t);
     curl_easy_setopt(c->handle, CURLOPT_PRIVATE, c);
     curl_easy_setopt(c->handle, CURLOPT_PIPEWAIT, b->https ? 1L : 0L);
-    if (gc_attempt_begin(&b->client->cfg, c->handle, &c->t, c->deadline, c->attempt) < 0) {
+    if (gc_attempt_begin(gc_request_config(b->client, &b->reqs[i]), c->handle, &c->t, c->deadline,
+                         c->attempt) < 0) {
         gc_transfer_release(c->handle);
         b->idle[b->n_idle++] = c->handle;
         c->handle = NULL;
@@ -161,7 +162,7 @@ int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_respon
             }
         }
         while (next < n && b.in_flight < (size_t)concurrency) {
-            b.calls[next].deadline = gc_now() + cfg->timeout;
+            b.calls[next].deadline = gc_now() + gc_request_config(client, &reqs[next])->timeout;
             if (start_call(&b, next) < 0)
                 goto cleanup;
             next++;
@@ -179,8 +180,9 @@ int gc_client_perform_batch(gc_client *client, const gc_request *reqs, gc_respon
             i = (size_t)(c - b.calls);
             curl_multi_remove_handle(b.multi, c->handle);
             b.in_flight--;
-            delay = gc_attempt_end(cfg, &reqs[i], c->handle, msg->data.result, &c->t, c->attempt,
-                                   c->attempt_start, c->deadline, log, i);
+            delay = gc_attempt_end(gc_request_config(client, &reqs[i]), &reqs[i], c->handle,
+                                   msg->data.result, &c->t, c->attempt, c->attempt_start, c->deadline,
+                                   log, i);
             gc_transfer_release(c->handle);
             b.idle[b.n_idle++] = c->handle;
             c->handle = NULL;

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "gc.h"
 
@@ -78,7 +79,7 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
     if (n >= 12 && memcmp(data, "HTTP/", 5) == 0) {
         const char *sp = memchr(data, ' ', n);
         gc_buf_clear(&t->resp->headers);
-        t->keep_headers = !(sp != NULL && (size_t)(sp - data) + 1 < n && sp[1] == '2');
+        t->keep_headers = t->all_headers || !(sp != NULL && (size_t)(sp - data) + 1 < n && sp[1] == '2');
     }
     if (!t->keep_headers || t->resp->headers.len + n > 65536)
         return n;  /* keep the first 64 KiB; the rest is not needed */
@@ -133,9 +134,12 @@ static void set_method(CURL *h, const gc_client *client, const gc_request *req)
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(has_body ? req->body_len : 0));
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, has_body ? req->body : "");
     }
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER,
-                     has_body ? client->headers_json
-                              : is_post ? client->headers_empty : client->headers);
+    if (req->options != NULL)
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, req->options->lists[has_body ? 2 : is_post ? 1 : 0]);
+    else
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER,
+                         has_body ? client->headers_json
+                                  : is_post ? client->headers_empty : client->headers);
 }
 
 /* The callbacks, the same for every call: set once, when gc_handle_new
@@ -154,6 +158,7 @@ void gc_transfer_prepare(gc_client *client, CURL *h, const gc_request *req, gc_t
     curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
     curl_easy_setopt(h, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->curl_error);
+    t->all_headers = req->all_headers;
     /* Progress callbacks only matter when there is something to watch. */
     if (t->interrupt != NULL && t->interrupt->check != NULL) {
         curl_easy_setopt(h, CURLOPT_XFERINFODATA, t);
@@ -253,8 +258,13 @@ static int is_retryable_connection_error(CURLcode rc)
     }
 }
 
-static void record(gc_attempt_list *log, size_t call, int attempt, long status, double ms)
+/* Log one attempt (when someone listens): its outcome as resp holds it now. */
+static void record(gc_attempt_list *log, size_t call, int attempt, const gc_response *resp,
+                   double start, double ms)
 {
+    gc_attempt_log *item;
+    gc_str id;
+
     if (log == NULL)
         return;
     if (log->len == log->cap) {
@@ -269,11 +279,19 @@ static void record(gc_attempt_list *log, size_t call, int attempt, long status, 
         log->cap = cap;
         log->owned = 1;
     }
-    log->items[log->len].call = call;
-    log->items[log->len].attempt = attempt;
-    log->items[log->len].status = status;
-    log->items[log->len].ms = ms;
-    log->len++;
+    item = &log->items[log->len++];
+    item->call = call;
+    item->attempt = attempt;
+    item->status = resp->status;
+    item->ms = ms;
+    item->start = start;
+    item->kind = resp->kind;
+    item->request_id[0] = '\0';
+    if (gc_header_find(resp->headers.data, resp->headers.len, "X-Request-Id", &id) && id.len > 0)
+        snprintf(item->request_id, sizeof item->request_id, "%.*s",
+                 (int)(id.len < sizeof item->request_id ? id.len : sizeof item->request_id - 1), id.data);
+    snprintf(item->error, sizeof item->error, "%.127s",
+             resp->kind == GC_STATUS || resp->kind == GC_OK ? "" : resp->error);
 }
 
 /* The answer of one attempt: parse its body once; the tree, the retry
@@ -329,7 +347,7 @@ double gc_attempt_end(const gc_config *cfg, const gc_request *req, CURL *h, CURL
     }
     if (rc == CURLE_OK) {
         read_answer(h, resp);
-        record(log, call, attempt + 1, resp->status, ms);
+        record(log, call, attempt + 1, resp, attempt_start, ms);
         if (resp->kind != GC_STATUS || !may_retry || !gc_status_retryable(resp->status, resp->json))
             return -1;
         /* Any other answer may come after the request was acted on (a 500
@@ -353,13 +371,13 @@ double gc_attempt_end(const gc_config *cfg, const gc_request *req, CURL *h, CURL
         curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &resp->status);
         snprintf(resp->error, sizeof resp->error,
                  "response body larger than max_response_bytes (%zu bytes)", cfg->max_response_bytes);
-        record(log, call, attempt + 1, resp->status, ms);
+        record(log, call, attempt + 1, resp, attempt_start, ms);
         return -1;
     }
     resp->status = 0;
     if (rc == CURLE_OPERATION_TIMEDOUT && now >= deadline - 0.001) {
         timed_out(cfg, resp, attempt + 1);
-        record(log, call, attempt + 1, 0, ms);
+        record(log, call, attempt + 1, resp, attempt_start, ms);
         return -1;
     }
     if (t->nomem) {
@@ -377,7 +395,7 @@ double gc_attempt_end(const gc_config *cfg, const gc_request *req, CURL *h, CURL
     } else {
         failure_text(resp, t, rc);
     }
-    record(log, call, attempt + 1, 0, ms);
+    record(log, call, attempt + 1, resp, attempt_start, ms);
     if (!may_retry || !is_retryable_connection_error(rc))
         return -1;
     if (failure_before_send(rc, h)) {
@@ -413,7 +431,7 @@ static void sleep_seconds(double seconds, gc_interrupt *ir)
 int gc_client_perform(gc_client *client, const gc_request *req, gc_response *resp,
                       gc_attempt_list *log, gc_interrupt *interrupt)
 {
-    const gc_config *cfg = &client->cfg;
+    const gc_config *cfg = gc_request_config(client, req);
     double deadline = gc_now() + cfg->timeout;
     gc_transfer t;
     CURL *h;
@@ -456,4 +474,86 @@ int gc_client_perform(gc_client *client, const gc_request *req, gc_response *res
     gc_transfer_release(h);
     gc_handle_checkin(client, h);
     return resp->kind == GC_OK ? 0 : -1;
+}
+
+/* ------------------------------------------------------------ with_options */
+
+/* Length of the name of a "Name: value" line (up to the ':'). */
+static size_t line_name_len(const char *line)
+{
+    const char *colon = strchr(line, ':');
+    return colon != NULL ? (size_t)(colon - line) : strlen(line);
+}
+
+static int replaced(const char *line, const char *const *extra, size_t n_extra)
+{
+    size_t i, len = line_name_len(line);
+    for (i = 0; i < n_extra; i++)
+        if (line_name_len(extra[i]) == len && strncasecmp(line, extra[i], len) == 0)
+            return 1;
+    return 0;
+}
+
+/* base's lines (those no extra line replaces), then the extra lines. */
+static struct curl_slist *merged_list(const struct curl_slist *base, const char *const *extra,
+                                      size_t n_extra, int *failed)
+{
+    struct curl_slist *list = NULL, *tmp;
+    const struct curl_slist *item;
+    size_t i;
+
+    for (item = base; item != NULL && !*failed; item = item->next) {
+        if (replaced(item->data, extra, n_extra))
+            continue;
+        tmp = curl_slist_append(list, item->data);
+        *failed = tmp == NULL;
+        list = tmp != NULL ? tmp : list;
+    }
+    for (i = 0; i < n_extra && !*failed; i++) {
+        tmp = curl_slist_append(list, extra[i]);
+        *failed = tmp == NULL;
+        list = tmp != NULL ? tmp : list;
+    }
+    return list;
+}
+
+gc_options *gc_options_new(const gc_client *client, double timeout, double connect_timeout,
+                           int max_retries, const char *const *extra, size_t n_extra)
+{
+    gc_options *o = calloc(1, sizeof *o);
+    const struct curl_slist *bases[3];
+    int failed = 0, i;
+
+    if (o == NULL)
+        return NULL;
+    bases[0] = client->headers;
+    bases[1] = client->headers_empty;
+    bases[2] = client->headers_json;
+    o->cfg.timeout = timeout;
+    o->cfg.connect_timeout = connect_timeout;
+    o->cfg.max_retries = max_retries;
+    o->cfg.max_response_bytes = client->cfg.max_response_bytes;
+    o->cfg.pool_size = client->cfg.pool_size;
+    for (i = 0; i < 3 && !failed; i++)
+        o->lists[i] = merged_list(bases[i], extra, n_extra, &failed);
+    if (failed) {
+        gc_options_free(o);
+        o = NULL;
+    }
+    return o;
+}
+
+void gc_options_free(gc_options *options)
+{
+    int i;
+    if (options == NULL)
+        return;
+    for (i = 0; i < 3; i++) {
+        struct curl_slist *item;
+        /* The lists hold copies of the Authorization line: zero them first. */
+        for (item = options->lists[i]; item != NULL; item = item->next)
+            gc_secure_zero(item->data, strlen(item->data));
+        curl_slist_free_all(options->lists[i]);
+    }
+    free(options);
 }

@@ -11,6 +11,7 @@ sandbox, webhooks, contrib and CLI modules load only when used.
 from __future__ import annotations
 
 import importlib
+import os
 from typing import TYPE_CHECKING, Any, List
 
 from ._version import __version__
@@ -50,8 +51,10 @@ if TYPE_CHECKING:
     from ._async import AsyncOnboarding as AsyncOnboarding
     from ._async import AsyncOrder as AsyncOrder
     from ._async import AsyncStore as AsyncStore
+    from ._attempt import Attempt as Attempt
     from ._batch import Batch as Batch
     from ._client import Client as Client
+    from ._raw import RawResponse as RawResponse
     from .catalog import CatalogIssue as CatalogIssue
     from .catalog import CatalogSet as CatalogSet
     from .catalog import validate_catalogset as validate_catalogset
@@ -78,6 +81,8 @@ _LAZY = {
     "AsyncOrder": "._async",
     "AsyncOnboarding": "._async",
     "Batch": "._batch",
+    "Attempt": "._attempt",
+    "RawResponse": "._raw",
     "Store": ".models",
     "StoreStatus": ".models",
     "Order": ".models",
@@ -110,6 +115,7 @@ __all__ = [
     "AsyncOrder",
     "AsyncStore",
     "AsyncWebhookApp",
+    "Attempt",
     "AuthenticationError",
     "BadRequestError",
     "Batch",
@@ -135,6 +141,7 @@ __all__ = [
     "PauseReason",
     "PermissionDeniedError",
     "RateLimitError",
+    "RawResponse",
     "Store",
     "StoreStatus",
     "StoreStatusValue",
@@ -144,6 +151,31 @@ __all__ = [
     "__version__",
     "validate_catalogset",
 ]
+
+
+def _log_from_env() -> None:
+    """``GETT_LOG=debug|info``: the ``gettcommerce`` logger writes to stderr at that
+    level with no logging set-up (a handler is added only if it has none)."""
+    value = os.environ.get("GETT_LOG")
+    if not value:
+        return
+    import logging
+    import sys
+    import warnings
+    level = {"debug": logging.DEBUG, "info": logging.INFO}.get(value.strip().lower())
+    if level is None:
+        warnings.warn(f"GETT_LOG={value!r} is not 'debug' or 'info'; ignored", RuntimeWarning,
+                      stacklevel=2)
+        return
+    logger = logging.getLogger("gettcommerce")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(level)
+
+
+_log_from_env()
 
 
 def __getattr__(name: str) -> Any:

@@ -24,8 +24,8 @@ import datetime as _dt
 import os
 import time
 import warnings
-from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine, Dict, List, Optional, Tuple, Type,
-                    TypeVar, Union)
+from typing import (TYPE_CHECKING, Any, AsyncIterator, Callable, Coroutine, Dict, List, Mapping, Optional,
+                    Tuple, Type, TypeVar, Union)
 
 from . import _core
 from ._client import Client
@@ -39,6 +39,8 @@ from ._constants import (
     ONBOARDING_POLL_INTERVAL,
     ONBOARDING_WAIT_TIMEOUT,
 )
+from ._attempt import AttemptHook
+from ._raw import RawResponse, settle_raw
 from ._request import CORE_ERRORS, Pages, Request, as_is, settle, sync_log_hook
 from ._resources import CatalogResource, OnboardingResource, OrdersResource, StoresResource, check_id
 from ._wire import parse_datetime
@@ -362,7 +364,8 @@ class AsyncClient:
     loop gets RuntimeError: create one per loop).  Close it with
     ``await client.aclose()`` or ``async with``; an unclosed client warns
     with ResourceWarning when collected.  After ``os.fork()`` the child
-    gets fresh connections.
+    gets fresh connections.  ``on_attempt``, ``with_options`` and
+    ``<resource>.with_raw_response`` work as on ``Client`` (raw calls are awaited).
     """
 
     def __init__(self, api_key: Optional[str] = None, *, base_url: Optional[str] = None,
@@ -371,7 +374,8 @@ class AsyncClient:
                  max_concurrency: int = DEFAULT_ASYNC_MAX_CONCURRENCY,
                  max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
                  ca_bundle: Optional[str] = None, allow_insecure_http: bool = False,
-                 proxy: Optional[str] = None) -> None:
+                 proxy: Optional[str] = None, on_attempt: Optional[AttemptHook] = None) -> None:
+        self._root = self  # a with_options() copy's root is the client it came from
         self._closed = True  # until fully made: __del__ must not warn about a failed __init__
         self._engine: Optional[_core.AsyncEngine] = None
         self._loop: Optional[asyncio.AbstractEventLoop] = None
@@ -384,7 +388,8 @@ class AsyncClient:
         self._sync = Client(api_key, base_url=base_url, timeout=timeout,
                             connect_timeout=connect_timeout, max_retries=max_retries,
                             max_response_bytes=max_response_bytes, ca_bundle=ca_bundle,
-                            allow_insecure_http=allow_insecure_http, pool_size=1, proxy=proxy)
+                            allow_insecure_http=allow_insecure_http, pool_size=1, proxy=proxy,
+                            on_attempt=on_attempt)
         del api_key
         self.base_url: str = self._sync.base_url
         self.timeout: float = self._sync.timeout
@@ -398,16 +403,38 @@ class AsyncClient:
         self._closed = False
 
     def __repr__(self) -> str:
-        closed = " closed" if self._closed else ""
+        closed = " closed" if self.closed else ""
         return f"<gettcommerce.AsyncClient base_url={getattr(self, 'base_url', None)!r}{closed}>"
 
     @property
     def closed(self) -> bool:
-        return self._closed
+        return self._root._closed
 
     async def aclose(self) -> None:
-        """End calls still running, close the connections.  Idempotent."""
-        self._close()
+        """End calls still running, close the connections.  Idempotent.  On a
+        ``with_options`` copy it does nothing (the connections are the parent's)."""
+        if self._root is self:
+            self._close()
+
+    def with_options(self, *, timeout: Optional[float] = None, connect_timeout: Optional[float] = None,
+                     max_retries: Optional[int] = None,
+                     extra_headers: Optional[Mapping[str, str]] = None) -> "AsyncClient":
+        """A light copy with other settings, sharing this client's engine and
+        connections; as :meth:`gettcommerce.Client.with_options`."""
+        copy = object.__new__(AsyncClient)
+        copy._sync = self._sync.with_options(timeout=timeout, connect_timeout=connect_timeout,
+                                             max_retries=max_retries, extra_headers=extra_headers)
+        copy._root = self._root
+        copy._closed = True  # only the root's state counts (closed, __del__)
+        copy.base_url = self.base_url
+        copy.timeout = copy._sync.timeout
+        copy.max_retries = copy._sync.max_retries
+        copy.max_concurrency = self.max_concurrency
+        copy.stores = AsyncStoresResource(copy, copy)  # type: ignore[arg-type]
+        copy.orders = AsyncOrdersResource(copy, copy)  # type: ignore[arg-type]
+        copy.onboarding = AsyncOnboardingResource(copy, copy)  # type: ignore[arg-type]
+        copy.catalog = AsyncCatalogResource(copy, copy)  # type: ignore[arg-type]
+        return copy
 
     def _close(self) -> None:
         self._closed = True
@@ -425,7 +452,7 @@ class AsyncClient:
         await self.aclose()
 
     def __del__(self) -> None:
-        if not getattr(self, "_closed", True):
+        if not getattr(self, "_closed", True) and self._root is self:
             warnings.warn(f"unclosed {self!r}: use 'async with gett.AsyncClient()' or "
                           "'await client.aclose()'", ResourceWarning, source=self)
             # No loop calls: the loop may be closed or run by another thread.
@@ -462,20 +489,30 @@ class AsyncClient:
         """The coroutine that runs one call: its result, or its public exception."""
         return self._run(request)
 
-    async def _run(self, request: Request) -> Any:
-        engine = self._engine_here()
-        future = self._loop.create_future()  # type: ignore[union-attr]
+    def execute_raw(self, request: Request) -> Coroutine[Any, Any, RawResponse]:
+        """The coroutine that runs one call keeping its HTTP details (``with_raw_response``)."""
+        return self._run(request, True)
+
+    async def _run(self, request: Request, raw: bool = False) -> Any:
+        root = self._root
+        engine = root._engine_here()
+        future = root._loop.create_future()  # type: ignore[union-attr]
         sync_log_hook()  # per-attempt DEBUG lines only while someone listens
+        started = time.monotonic()
         try:
-            call = engine.submit(request[0], request[1], request[2], request[3], future)
+            call = engine.submit(request[0], request[1], request[2], request[3], future,
+                                 self._sync._options, raw)
         except CORE_ERRORS as exc:
-            return settle(request, False, exc)
-        try:
-            ok, value = await future
-        except BaseException:
-            # Cancelled (task.cancel(), wait_for expiring): out of the multi now, never retried.
-            engine.cancel(call)
-            raise
+            ok, value = False, exc
+        else:
+            try:
+                ok, value = await future
+            except BaseException:
+                # Cancelled (task.cancel(), wait_for expiring): out of the multi now, never retried.
+                engine.cancel(call)
+                raise
+        if raw:
+            return settle_raw(request, ok, value, time.monotonic() - started)
         return settle(request, ok, value)
 
     def iterate(self, pages: Pages) -> AsyncIterator[Any]:

@@ -56,6 +56,7 @@ class BatchHost(Protocol):
 
     timeout: float
     _core: Optional[_core.Client]
+    _options: Any  # a with_options() copy's settings for the C core, or None
 
 
 class Batch:
@@ -141,10 +142,13 @@ class Batch:
         requests = self._requests
         out: List[Optional[Tuple[bool, Any]]] = [None] * len(todo)
         sync_log_hook()
+        # A with_options() copy's settings; a plain client passes none.
+        options = getattr(self._client, "_options", None)
+        extra = {} if options is None else {"options": options}
         try:
             core.run_batch([wire(requests[i]) for i in todo], out,  # type: ignore[union-attr]
                            concurrency=self.concurrency,
-                           progress=bool(self.progress and len(todo) > BATCH_PROGRESS_MIN_CALLS))
+                           progress=bool(self.progress and len(todo) > BATCH_PROGRESS_MIN_CALLS), **extra)
         finally:
             # Also when run_batch raised: what finished is kept, the rest stays NOT_RUN.
             for i, outcome in zip(todo, out):

@@ -11,8 +11,9 @@ import ipaddress
 import math
 import os
 import platform
+import re
 import time
-from typing import Any, Iterator, Optional
+from typing import Any, Dict, Iterator, Mapping, Optional
 from urllib.parse import urlsplit
 
 from . import _certs, _core
@@ -28,7 +29,9 @@ from ._constants import (
     ENV_BASE_URL,
     PRODUCTION_BASE_URL,
 )
-from ._request import CORE_ERRORS, Pages, Request, as_is, settle, sync_log_hook
+from ._attempt import AttemptHook, attempt_reporter
+from ._raw import RawResponse, settle_raw
+from ._request import CORE_ERRORS, Pages, Request, as_is, public_error, settle, sync_log_hook
 # Endpoint numbers that tests and tools import from here (their home is _request).
 from ._request import (EP_GET_ONBOARDING, EP_GET_STORE, EP_GET_STORE_STATUS, EP_LIST_STORES,
                        EP_ORDER_STATUS, EP_UPDATE_STORE)
@@ -102,6 +105,54 @@ def _base_url(value: Any, allow_insecure_http: bool) -> str:
     return url.rstrip("/")
 
 
+def _seconds(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
+            or not math.isfinite(value):
+        raise InvalidRequestError(f"{name} must be a number of seconds > 0, not {value!r}",
+                                  field=name, value=value)
+    return float(value)
+
+
+def _retries(value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise InvalidRequestError(f"max_retries must be an int >= 0, not {value!r}",
+                                  field="max_retries", value=value)
+    return value
+
+
+# Headers the client owns (auth, body framing, identity): extra_headers cannot set them.
+_OWN_HEADERS = frozenset({"authorization", "content-type", "user-agent", "content-length", "host",
+                          "transfer-encoding"})
+_TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
+_VALUE = re.compile(r"[\x20-\x7e\t]*")
+
+
+def _extra_headers(value: Any, inherited: Mapping[str, str]) -> Dict[str, str]:
+    """``extra_headers`` checked and merged over the inherited ones (case-insensitively)."""
+    if not isinstance(value, Mapping):
+        raise InvalidRequestError(f"extra_headers must be a dict of str to str, not {value!r}",
+                                  field="extra_headers", value=value)
+    merged = dict(inherited)
+    for name, text in value.items():
+        if not isinstance(name, str) or not _TOKEN.fullmatch(name):
+            raise InvalidRequestError(f"extra_headers: {name!r} is not a valid header name (letters, "
+                                      "digits and !#$%&'*+-.^_`|~; no spaces, CR or LF)",
+                                      field="extra_headers", value=name)
+        if name.lower() in _OWN_HEADERS:
+            raise InvalidRequestError(f"extra_headers cannot set {name!r}: the client sets it "
+                                      "(the API key, the JSON body and the SDK's identity)",
+                                      field="extra_headers", value=name)
+        if not isinstance(text, str) or not text.strip() or not _VALUE.fullmatch(text):
+            # The value is not echoed: a header may carry a token.
+            raise InvalidRequestError(f"extra_headers[{name!r}] must be a non-empty str of printable "
+                                      "ASCII (no CR, LF or other control characters)",
+                                      field="extra_headers", value=name)
+        for old in [k for k in merged if k.lower() == name.lower()]:
+            del merged[old]
+        merged[name] = text
+    return merged
+
+
 def _proxy(value: Any, base_url: str) -> Optional[str]:
     """``proxy=``: None (environment proxies, https only), "" (none) or a proxy URL."""
     if value is None or value == "":
@@ -143,14 +194,21 @@ class Client:
     proxy.  The key lives only in the C core's memory and never appears in a
     repr, log line or exception.  One Client is safe to share between threads
     and survives ``os.fork()`` (the child opens its own connections).
+    ``on_attempt``: called with a :class:`gettcommerce.Attempt` once per HTTP
+    attempt (see ``with_options`` for per-call settings and
+    ``<resource>.with_raw_response`` for headers of successful answers).
     """
+
+    # A with_options() copy's settings in the C core (None: the client's own).
+    _options: Any = None
 
     def __init__(self, api_key: Optional[str] = None, *, base_url: Optional[str] = None,
                  timeout: float = DEFAULT_TIMEOUT, connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
                  max_retries: int = DEFAULT_MAX_RETRIES,
                  max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
                  ca_bundle: Optional[str] = None, allow_insecure_http: bool = False,
-                 pool_size: int = DEFAULT_POOL_SIZE, proxy: Optional[str] = None) -> None:
+                 pool_size: int = DEFAULT_POOL_SIZE, proxy: Optional[str] = None,
+                 on_attempt: Optional[AttemptHook] = None) -> None:
         # The key leaves this frame's locals at once: a traceback formatted
         # with locals must not show it (only the masked _Secret remains).
         secret = _Secret(api_key if api_key is not None else os.environ.get(ENV_API_KEY))
@@ -159,14 +217,10 @@ class Client:
         secret.check()
         url = _base_url(base_url or os.environ.get(ENV_BASE_URL) or PRODUCTION_BASE_URL,
                         allow_insecure_http)
-        for name, value in (("timeout", timeout), ("connect_timeout", connect_timeout)):
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 \
-                    or not math.isfinite(value):
-                raise InvalidRequestError(f"{name} must be a number of seconds > 0, not {value!r}",
-                                          field=name, value=value)
-        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
-            raise InvalidRequestError(f"max_retries must be an int >= 0, not {max_retries!r}",
-                                      field="max_retries", value=max_retries)
+        _seconds("timeout", timeout)
+        _seconds("connect_timeout", connect_timeout)
+        _retries(max_retries)
+        reporter = attempt_reporter(on_attempt)
         if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) \
                 or max_response_bytes <= 0:
             raise InvalidRequestError("max_response_bytes must be an int > 0", field="max_response_bytes",
@@ -181,7 +235,9 @@ class Client:
         proxy = _proxy(proxy, url)
         self.base_url: str = url
         self.timeout: float = float(timeout)
+        self.connect_timeout: float = float(connect_timeout)
         self.max_retries: int = max_retries
+        self.extra_headers: Dict[str, str] = {}
         try:
             self._core = _core.Client(url, secret._value, _user_agent(), timeout=float(timeout),
                                       connect_timeout=float(connect_timeout), max_retries=max_retries,
@@ -190,6 +246,7 @@ class Client:
         except (ValueError, TypeError) as exc:  # the C core's own limits (e.g. pool_size >= 1)
             message = str(exc)
             raise InvalidRequestError(message, field=message.split(" ", 1)[0]) from None
+        self._core.attempt_hook = reporter
         self.stores: StoresResource = StoresResource(self, self)
         self.orders: OrdersResource = OrdersResource(self, self)
         self.onboarding: OnboardingResource = OnboardingResource(self, self)
@@ -204,9 +261,32 @@ class Client:
         return self._core is None or self._core.closed
 
     def close(self) -> None:
-        """Close pooled connections.  Idempotent; later calls raise InvalidRequestError."""
+        """Close pooled connections.  Idempotent; later calls raise InvalidRequestError
+        (of this client and of every ``with_options`` copy of it)."""
         if self._core is not None:
             self._core.close()
+
+    def with_options(self, *, timeout: Optional[float] = None, connect_timeout: Optional[float] = None,
+                     max_retries: Optional[int] = None,
+                     extra_headers: Optional[Mapping[str, str]] = None) -> "Client":
+        """A light copy of this client with other settings, sharing its connections.
+
+        >>> client = Client(api_key="zpka_example", base_url="http://127.0.0.1:9")
+        >>> quick = client.with_options(timeout=2.0, max_retries=0, extra_headers={"X-Trace": "1"})
+        >>> quick.timeout, quick.max_retries, client.timeout
+        (2.0, 0, 30.0)
+        >>> client.close()
+
+        Unset arguments keep this client's values; ``extra_headers`` are added
+        to every request (merged over this client's, case-insensitively) and
+        cannot set Authorization, Content-Type, User-Agent, Content-Length,
+        Host or Transfer-Encoding.  Making a copy costs microseconds: it uses
+        the same C client, pool and on_attempt hook.  Closing the parent
+        closes the copies' connections too; ``close()`` on a copy does
+        nothing (the parent owns the connections), so ``with
+        client.with_options(...) as c:`` is safe.
+        """
+        return _ClientCopy(self, timeout, connect_timeout, max_retries, extra_headers)
 
     def __enter__(self) -> "Client":
         return self
@@ -223,6 +303,17 @@ class Client:
         except CORE_ERRORS as exc:
             return settle(request, False, exc)
         return settle(request, True, raw)
+
+    def execute_raw(self, request: Request) -> RawResponse:
+        """Run one call now, keeping its answer's HTTP details (``with_raw_response``)."""
+        sync_log_hook()
+        started = time.monotonic()
+        try:
+            raw = self._core.request(request[0], request[1], request[2], request[3],  # type: ignore[union-attr]
+                                     self._options, True)
+        except CORE_ERRORS as exc:
+            return settle_raw(request, False, exc, time.monotonic() - started)
+        return settle_raw(request, True, raw, time.monotonic() - started)
 
     def iterate(self, pages: Pages) -> Iterator[Any]:
         """A paged listing's items, each page fetched when the one before is used up."""
@@ -253,3 +344,47 @@ class Client:
         """Run many calls concurrently; see :class:`gettcommerce.Batch`."""
         return Batch(self, concurrency=concurrency, progress=progress)
 
+
+
+class _ClientCopy(Client):
+    """What ``Client.with_options`` returns: the parent's C client and
+    connections, with per-call settings (a capsule the C core reads per
+    request).  Its ``close()`` leaves the parent's connections open."""
+
+    def __init__(self, parent: Client, timeout: Optional[float], connect_timeout: Optional[float],
+                 max_retries: Optional[int], extra_headers: Optional[Mapping[str, str]]) -> None:
+        # No Client.__init__: nothing here opens connections or sees the key.
+        self._core = parent._core
+        self.base_url = parent.base_url
+        self.timeout = parent.timeout if timeout is None else _seconds("timeout", timeout)
+        self.connect_timeout = (parent.connect_timeout if connect_timeout is None
+                                else _seconds("connect_timeout", connect_timeout))
+        self.max_retries = parent.max_retries if max_retries is None else _retries(max_retries)
+        self.extra_headers = (dict(parent.extra_headers) if extra_headers is None
+                              else _extra_headers(extra_headers, parent.extra_headers))
+        lines = tuple(f"{name}: {value}" for name, value in self.extra_headers.items())
+        try:
+            self._options = self._core.options(self.timeout, self.connect_timeout,  # type: ignore[union-attr]
+                                               self.max_retries, lines)
+        except CORE_ERRORS as exc:
+            raise public_error(exc) from None
+        self.stores = StoresResource(self, self)
+        self.orders = OrdersResource(self, self)
+        self.onboarding = OnboardingResource(self, self)
+        self.catalog = CatalogResource(self, self)
+
+    def __repr__(self) -> str:
+        return super().__repr__()[:-1] + " with_options>"
+
+    def close(self) -> None:
+        """Nothing: the connections are the parent's (close the parent)."""
+
+    def execute(self, request: Request) -> Any:
+        """Run one call now with this copy's settings."""
+        sync_log_hook()
+        try:
+            raw = self._core.request(request[0], request[1], request[2], request[3],  # type: ignore[union-attr]
+                                     self._options)
+        except CORE_ERRORS as exc:
+            return settle(request, False, exc)
+        return settle(request, True, raw)

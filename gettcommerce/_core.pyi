@@ -40,6 +40,10 @@ class TransportError(Exception):
 _Call = Tuple[int, Tuple[str, ...], Optional[Dict[str, Any]], Any]
 
 @final
+class _Options:  # a PyCapsule at run time ("gettcommerce._core.options")
+    ...
+
+@final
 class Client:
     # Every keyword is required: the defaults live in gettcommerce/_constants.py.
     # base_url is used as given.  proxy: None = https_proxy/HTTPS_PROXY, all_proxy/ALL_PROXY and
@@ -61,8 +65,11 @@ class Client:
     ) -> None: ...
     # Exceptions raised by Python signal handlers during the call (or by the log hook)
     # propagate unchanged; a handler that returns normally does not disturb the call.
+    # options: None or Client.options()'s capsule (a with_options() copy's settings).  raw: a
+    # success answers (value, status, headers, attempts), its headers copied only then.
     def request(
-        self, endpoint: int, params: Tuple[str, ...], query: Optional[Dict[str, Any]] = ..., body: Any = ..., /
+        self, endpoint: int, params: Tuple[str, ...], query: Optional[Dict[str, Any]] = ..., body: Any = ...,
+        options: Optional[_Options] = ..., raw: bool = ..., /
     ) -> Any: ...
     # out: a list of len(calls) None.  Finished calls get (True, value) or (False, exception)
     # (a TransportError, or ValueError/TypeError for a call refused locally); calls never started
@@ -75,7 +82,16 @@ class Client:
         *,
         concurrency: int,
         progress: bool,
+        options: Optional[_Options] = ...,
     ) -> None: ...
+    # A with_options() copy's settings; extra_headers: "Name: value" lines, each replacing a
+    # default line of that name.
+    def options(self, timeout: float, connect_timeout: float, max_retries: int,
+                extra_headers: Tuple[str, ...], /) -> _Options: ...
+    # None, or hook(method, url, status, elapsed_s, attempt, started_monotonic, kind, request_id,
+    # error_text) once per HTTP attempt after each call (single, batch, asyncio); an exception it
+    # raises propagates out of the call (gettcommerce._attempt's reporter never raises).
+    attempt_hook: Optional[Callable[[str, str, int, float, int, float, str, Optional[str], Optional[str]], Any]]
     def close(self) -> None: ...
     @property
     def idle_handles(self) -> int: ...
@@ -101,8 +117,9 @@ class AsyncCall:
 class AsyncEngine:
     def __init__(self, core: Client, loop: Any, *, max_concurrency: int) -> None: ...
     # future gets (True, value) or (False, TransportError); ValueError/TypeError for bad arguments now.
+    # With options/raw: as Client.request (the future's value is the raw tuple when raw).
     def submit(self, endpoint: int, params: Tuple[str, ...], query: Optional[Dict[str, Any]], body: Any,
-               future: Any, /) -> AsyncCall: ...
+               future: Any, options: Optional[_Options] = ..., raw: bool = ..., /) -> AsyncCall: ...
     def cancel(self, call: AsyncCall, /) -> bool: ...
     def close(self) -> None: ...
     @property

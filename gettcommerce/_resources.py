@@ -32,6 +32,7 @@ from ._request import (
     Request,
     require,
 )
+from ._raw import RawExecutor
 from ._wire import format_datetime, parse_rfc3339, utcnow
 from .errors import (APIStatusError, CatalogValidationError, ConflictError, GettError, InvalidRequestError,
                      NotFoundError)
@@ -197,6 +198,15 @@ class _Resource:
     def __init__(self, client: "Client", executor: Executor) -> None:
         self._client = client
         self._exec = executor
+
+    @property
+    def with_raw_response(self) -> Any:
+        """This namespace's single calls, each returning a :class:`~gettcommerce.RawResponse`
+        (status code, all headers, request id, rate limit, attempts, elapsed;
+        ``parse()`` gives the usual result) instead of the result itself.
+        Through an AsyncClient the calls are awaited.  Refused in a batch and
+        for listings (``list()``/``iter()``: many answers)."""
+        return type(self)(self._client, RawExecutor(self._exec))
 
     def _store(self, raw: Any, request: Request) -> Store:
         return self._store_cls.from_dict(require(raw, "storeId", "a Store"), self._client)  # type: ignore[no-any-return]
