@@ -103,15 +103,15 @@ def format_value(value: Any) -> str:
         if len(value) > MAX_ENTRIES:
             shown.append(f"\u2026 {len(value) - MAX_ENTRIES} more")
         return "; ".join(shown) or "-"
+    fields = _field_names(value)   # before plain sequences: a named tuple shows its names
+    if fields:
+        parts = [(name, getattr(value, name, None)) for name in fields]
+        return ", ".join(f"{name}={format_value(v)}" for name, v in parts if v is not None) or "-"
     if isinstance(value, (list, tuple)):
         shown = [format_value(v) for v in value[:MAX_ENTRIES]]
         if len(value) > MAX_ENTRIES:
             shown.append(f"\u2026 {len(value) - MAX_ENTRIES} more")
         return ", ".join(shown) or "-"
-    fields = _field_names(value)
-    if fields:
-        parts = [(name, getattr(value, name, None)) for name in fields]
-        return ", ".join(f"{name}={format_value(v)}" for name, v in parts if v is not None) or "-"
     return str(value)
 
 

@@ -17,6 +17,7 @@ import datetime as _dt
 import math
 from typing import Any, Dict, Iterator, Mapping, NamedTuple, Optional, Tuple
 
+from . import _html
 from ._request import ENDPOINT_INFO, Pages, Request, settle
 from ._wire import UTC, parse_rfc3339
 from .errors import InvalidRequestError
@@ -132,6 +133,12 @@ class RawResponse:
     def json(self) -> Any:
         """The answer's parsed JSON body as it came (None when empty)."""
         return self._value
+
+    def _repr_html_(self) -> str:
+        """Jupyter: the status as the badge, then request id, rate limit,
+        attempts, elapsed and every header."""
+        return _html.object_card(self, ("status_code", "method", "request_id", "rate_limit", "attempts",
+                                        "elapsed", "headers"), badge_field="status_code")
 
     def __repr__(self) -> str:
         rid = f" request_id={self.request_id!r}" if self.request_id else ""

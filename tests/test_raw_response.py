@@ -34,6 +34,18 @@ def test_a_successful_answer_keeps_its_status_headers_and_request_id(client, ser
     assert API_KEY not in text
 
 
+def test_in_jupyter_a_raw_response_is_a_card_with_its_status_badge_and_headers(client, server):
+    from test_html_repr import card_of
+    server.add(Reply(200, STORE, headers=HEADERS))
+    card = card_of(client.stores.with_raw_response.get("s1"))
+    assert card.badges == ["200"]
+    assert card.rows["request_id"] == "req_42" and card.rows["attempts"] == "1"
+    assert card.rows["method"] == "GET"
+    assert "remaining=998" in card.rows["rate_limit"] and "2027-01-15 08:00 UTC" in card.rows["rate_limit"]
+    assert "x-custom: yes" in card.rows["headers"].lower()
+    assert API_KEY not in card.plain
+
+
 def test_rate_limit_reads_rfc3339_and_gives_none_when_absent_or_unreadable(client, server):
     server.add(Reply(200, STORE, headers={"X-RateLimit-Reset": "2026-12-01T10:00:00Z"}),
                Reply(200, STORE, headers={"X-RateLimit-Remaining": "many", "X-RateLimit-Reset": "soon"}))
