@@ -34,7 +34,6 @@ import http
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Sequence, Tuple, Type, Union
 from urllib.parse import urlsplit
 
-from . import _html
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._async import AsyncOnboarding
@@ -75,6 +74,10 @@ class GettError(Exception):
 
     def _repr_html_(self) -> str:
         """Jupyter: a card of the error's fields, its HTTP status as a badge."""
+        # Imported here, not at the top: every `import gettcommerce` loads this
+        # module, and the HTML helpers (html, dataclasses, decimal) would add
+        # ~10 ms to it for a feature only a notebook uses.
+        from . import _html
         status = getattr(self, "status_code", 0)
         return _html.error_card(self, f"{status} {_http_reason(status)}".strip() if status else None)
 
