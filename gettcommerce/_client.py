@@ -130,8 +130,9 @@ _VALUE = re.compile(r"[\x20-\x7e\t]*")
 def _extra_headers(value: Any, inherited: Mapping[str, str]) -> Dict[str, str]:
     """``extra_headers`` checked and merged over the inherited ones (case-insensitively)."""
     if not isinstance(value, Mapping):
-        raise InvalidRequestError(f"extra_headers must be a dict of str to str, not {value!r}",
-                                  field="extra_headers", value=value)
+        # Named by type only: the values may carry tokens (as below).
+        raise InvalidRequestError(f"extra_headers must be a dict of str to str, not {type(value).__name__}",
+                                  field="extra_headers", value=type(value).__name__)
     merged = dict(inherited)
     for name, text in value.items():
         if not isinstance(name, str) or not _TOKEN.fullmatch(name):

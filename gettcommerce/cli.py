@@ -226,7 +226,7 @@ def cmd_sandbox(args: argparse.Namespace) -> None:
 
 # --- gett sandbox order: a test order through a running sandbox's control plane ---
 def _quantity(text: str, option: str, value: str) -> int:
-    if not text.isdigit() or int(text) < 1:
+    if not (text.isascii() and text.isdigit()) or int(text) < 1:   # '¹'.isdigit() is True
         raise argparse.ArgumentTypeError(f"{option} {value!r}: quantity {text!r} must be a whole number >= 1")
     return int(text)
 

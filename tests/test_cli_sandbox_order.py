@@ -98,6 +98,7 @@ def test_base_url_flag_wins_and_json_prints_the_sandboxs_order(world):
     (["--item", "margherita:0"], "--item 'margherita:0': quantity '0' must be a whole number >= 1"),
     (["--item", "x:y"], "--item 'x:y': quantity 'y' must be a whole number >= 1"),
     (["--item", "cola:-1"], "--item 'cola:-1': quantity '-1'"),
+    (["--item", "cola:\u00b9"], "--item 'cola:\u00b9': quantity '\u00b9' must be a whole number >= 1"),
     (["--item", ":2"], "--item ':2' is not ITEM[:QUANTITY]"),
     (["--item", "cola", "--modifier", "size"], "--modifier 'size' is not GROUP:ITEM[:QUANTITY]"),
     (["--modifier", "size:size-large", "--item", "margherita"], "must follow the --item it belongs to"),

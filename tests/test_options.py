@@ -72,9 +72,11 @@ def test_cr_lf_and_malformed_headers_are_refused(client, server, headers):
     assert server.requests == []
 
 
-def test_extra_headers_must_be_a_mapping(client):
-    with pytest.raises(gett.InvalidRequestError, match="extra_headers"):
-        client.with_options(extra_headers=[("X-A", "1")])  # type: ignore[arg-type]
+def test_extra_headers_must_be_a_mapping_and_the_refusal_never_shows_the_values(client):
+    with pytest.raises(gett.InvalidRequestError, match="extra_headers") as raised:
+        client.with_options(extra_headers=[("X-Api-Token", "sk_live_SECRET")])  # type: ignore[arg-type]
+    assert "list" in str(raised.value)
+    assert "sk_live_SECRET" not in str(raised.value) and "sk_live_SECRET" not in repr(raised.value.value)
 
 
 @pytest.mark.parametrize("field,value", [("timeout", 0), ("timeout", -1.0), ("timeout", math.nan),
