@@ -533,12 +533,20 @@ typedef struct header_dict {
     PyObject *dict;
 } header_dict;
 
+/* A header repeated in one answer keeps every value, joined with ", " in
+ * the order they came (RFC 9110 5.3), under the first line's name. */
 static int add_header(void *arg, gc_str name, gc_str value)
 {
     header_dict *h = arg;
     PyObject *k = PyUnicode_DecodeLatin1(name.data, (Py_ssize_t)name.len, NULL);
     PyObject *v = k ? PyUnicode_DecodeLatin1(value.data, (Py_ssize_t)value.len, NULL) : NULL;
-    int rc = (v == NULL || PyDict_SetItem(h->dict, k, v) < 0) ? -1 : 0;
+    PyObject *seen = v ? PyDict_GetItemWithError(h->dict, k) : NULL;   /* borrowed */
+    int rc = -1;
+
+    if (seen != NULL)
+        Py_SETREF(v, PyUnicode_FromFormat("%U, %U", seen, v));
+    if (v != NULL && !PyErr_Occurred())
+        rc = PyDict_SetItem(h->dict, k, v);
     Py_XDECREF(k);
     Py_XDECREF(v);
     return rc;
@@ -650,12 +658,19 @@ static PyObject *outcome(gc_module_state *state, const prepared *p, const gc_res
 /* One attempt for the client's attempt hook:
  * hook(method, url, status, elapsed_s, attempt, started, kind, request_id, error_text),
  * started on the time.monotonic() clock, request_id and error_text None when absent. */
+static PyObject *latin1_or_none(const char *text)
+{
+    /* Latin-1, as header values are everywhere else: bytes from the wire
+     * need not be UTF-8, and a strict decode would fail the call. */
+    return text[0] != '\0' ? PyUnicode_DecodeLatin1(text, (Py_ssize_t)strlen(text), NULL)
+                           : Py_NewRef(Py_None);
+}
+
 static PyObject *call_attempt_hook(PyObject *hook, const prepared *p, const gc_attempt_log *a)
 {
-    return PyObject_CallFunction(hook, "ssldidszz", p->ep->method, p->url.data, a->status,
+    return PyObject_CallFunction(hook, "ssldidsNN", p->ep->method, p->url.data, a->status,
                                  a->ms / 1000.0, a->attempt, a->start, kind_name(a->kind),
-                                 a->request_id[0] ? a->request_id : NULL,
-                                 a->error[0] ? a->error : NULL);
+                                 latin1_or_none(a->request_id), latin1_or_none(a->error));
 }
 
 /* Call the DEBUG log hook (module-wide, installed only while DEBUG is on)

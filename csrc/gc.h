@@ -242,7 +242,8 @@ typedef struct gc_attempt_log {
     double ms;
     double start;              /* gc_now() when the attempt began */
     gc_kind kind;              /* how it ended (GC_OK, GC_STATUS, GC_CONNECTION, ...) */
-    char request_id[64];       /* its answer's X-Request-Id ("" none, or headers not kept) */
+    char request_id[256];      /* its answer's X-Request-Id ("" none, or headers not kept;
+                                * a longer one is cut to 255 bytes) */
     char error[128];           /* what went wrong without an answer ("" none) */
 } gc_attempt_log;
 

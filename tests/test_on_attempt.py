@@ -167,3 +167,15 @@ def test_async_failed_attempts_have_status_zero_and_the_error():
         asyncio.run(main())
     assert [(a.attempt, a.status_code, type(a.error)) for a in seen] == \
         [(1, 0, gett.APIConnectionError), (2, 0, gett.APIConnectionError)]
+
+
+@pytest.mark.parametrize("request_id", ["r\u00e9q-latin1", "a" * 62 + "\u00e9", "req_" + "x" * 120])
+def test_a_request_id_that_is_not_utf8_or_is_long_reaches_the_hook_as_sent(server, request_id):
+    # Header bytes are latin-1 on the wire: the hook must see the same text as
+    # raw.request_id, and the call must not fail on how the id is spelled.
+    seen = []
+    server.add(Reply(200, {"status": "online"}, headers={"X-Request-Id": request_id}))
+    with _client(server, on_attempt=seen.append) as client:
+        raw = client.stores.with_raw_response.get_status("s1")
+    assert raw.request_id == request_id
+    assert [a.request_id for a in seen] == [request_id]

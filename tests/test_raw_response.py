@@ -97,3 +97,16 @@ def test_a_with_options_copy_has_raw_responses_too(client, server):
     server.add(Reply(200, STORE, headers=HEADERS))
     raw = client.with_options(extra_headers={"X-Trace": "t1"}).stores.with_raw_response.get("s1")
     assert raw.status_code == 200 and server.requests[0].headers["X-Trace"] == "t1"
+
+
+def test_a_header_repeated_in_one_answer_keeps_every_value_in_order():
+    from rawserver import RawServer, send
+    body = b'{"storeId": "s1", "name": "Pizza"}'
+    answer = (b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nWarning: 199 - \"one\"\r\n"
+              b"X-Request-Id: req_1\r\nWarning: 199 - \"two\"\r\nContent-Length: %d\r\n\r\n" % len(body)) + body
+    with RawServer() as srv, gett.Client(api_key=API_KEY, base_url=f"http://127.0.0.1:{srv.port}",
+                                         max_retries=0) as client:
+        srv.add(send(answer))
+        raw = client.stores.with_raw_response.get("s1")
+    assert raw.headers["warning"] == '199 - "one", 199 - "two"'
+    assert raw.parse().store_id == "s1"
