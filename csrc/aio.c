@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "gc.h"
@@ -176,6 +177,11 @@ static void start(gc_aio *aio, gc_aio_call *c)
     }
     gc_transfer_prepare(aio->client, h, &c->req, &c->t);
     curl_easy_setopt(h, CURLOPT_PRIVATE, c);
+    /* Over TLS (ALPN h2) calls multiplex on few connections: wait for one
+     * being set up to say whether it multiplexes rather than open one each
+     * (as the batch engine, multi.c, which says why not over plain HTTP). */
+    curl_easy_setopt(h, CURLOPT_PIPEWAIT,
+                     strncasecmp(aio->client->cfg.base_url, "https://", 8) == 0 ? 1L : 0L);
     curl_easy_setopt(h, CURLOPT_CLOSESOCKETFUNCTION, on_close);
     curl_easy_setopt(h, CURLOPT_CLOSESOCKETDATA, aio);
     curl_easy_setopt(h, CURLOPT_SOCKOPTFUNCTION, on_sockopt);

@@ -44,6 +44,8 @@ struct Engine {
     PyObject *loop;
     PyObject *add_reader, *remove_reader, *add_writer, *remove_writer, *call_later, *call_soon;
     PyTypeObject *call_type;
+    PyObject *future_type;  /* the type of the calls' futures (loop.create_future()) ... */
+    PyObject *future_done, *future_set_result;  /* ... and its unbound methods */
     PyObject *timer;        /* the loop's handle for libcurl's timer, or NULL */
     double timer_at;        /* when it fires (gc_now clock) */
     Call *live;             /* calls not finished (owned references) */
@@ -260,6 +262,29 @@ static void apply_timer(Engine *e)
     e->timer_at = at;
 }
 
+/* future.done() (arg NULL) or future.set_result(arg) through the unbound
+ * methods of its type, looked up once per type: by name per call it costs
+ * an attribute lookup and a bound method object each time. */
+static PyObject *future_call(Engine *e, PyObject *future, PyObject *arg)
+{
+    PyObject *args[2] = {future, arg};
+    PyObject *type = (PyObject *)Py_TYPE(future);
+
+    if (e->future_type != type) {
+        PyObject *done = PyObject_GetAttrString(type, "done");
+        PyObject *set_result = done ? PyObject_GetAttrString(type, "set_result") : NULL;
+        if (set_result == NULL) {
+            Py_XDECREF(done);
+            return NULL;
+        }
+        Py_XSETREF(e->future_done, done);
+        Py_XSETREF(e->future_set_result, set_result);
+        Py_XSETREF(e->future_type, Py_NewRef(type));
+    }
+    return arg == NULL ? PyObject_Vectorcall(e->future_done, args, 1, NULL)
+                       : PyObject_Vectorcall(e->future_set_result, args, 2, NULL);
+}
+
 /* Resolve a finished call's future (unless it was cancelled meanwhile). */
 static void resolve(Engine *e, Call *call)
 {
@@ -270,7 +295,7 @@ static void resolve(Engine *e, Call *call)
     value = gc_py_call_outcome(e->core, call->args, &call->c.resp, &call->c.log, &error);
     if (future == NULL)
         goto out;
-    r = PyObject_CallMethod(future, "done", NULL);
+    r = future_call(e, future, NULL);
     done = r == NULL ? -1 : PyObject_IsTrue(r);
     Py_XDECREF(r);
     if (done != 0) {
@@ -285,7 +310,7 @@ static void resolve(Engine *e, Call *call)
         Py_XDECREF(exc);
     } else {
         pair = PyTuple_Pack(2, value ? Py_True : Py_False, value ? value : error);
-        r = pair ? PyObject_CallMethod(future, "set_result", "(O)", pair) : NULL;
+        r = pair ? future_call(e, future, pair) : NULL;
     }
     if (r == NULL)
         PyErr_WriteUnraisable(future);
@@ -649,6 +674,9 @@ static void engine_dealloc(Engine *e)
     Py_CLEAR(e->call_later);
     Py_CLEAR(e->call_soon);
     Py_CLEAR(e->call_type);
+    Py_CLEAR(e->future_type);
+    Py_CLEAR(e->future_done);
+    Py_CLEAR(e->future_set_result);
     Py_CLEAR(e->timer);
     Py_CLEAR(e->loop);
     Py_CLEAR(e->core);

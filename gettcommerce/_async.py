@@ -498,7 +498,7 @@ class AsyncClient:
         engine = root._engine_here()
         future = root._loop.create_future()  # type: ignore[union-attr]
         sync_log_hook()  # per-attempt DEBUG lines only while someone listens
-        started = time.monotonic()
+        started = time.monotonic() if raw else 0.0  # only RawResponse.elapsed needs it
         try:
             call = engine.submit(request[0], request[1], request[2], request[3], future,
                                  self._sync._options, raw)

@@ -1,11 +1,13 @@
 """Fewer handshakes: one Client's handles share TLS sessions (and DNS), and a
-batch over HTTP/2 multiplexes its calls on one connection.
+batch (or an AsyncClient's calls) over HTTP/2 multiplexes its calls on one
+connection.
 
 Counted from nginx's access log (tests/tls_nginx.py): the connection serial
 and ``$ssl_session_reused`` of every request.  No timing is measured.
 """
 from __future__ import annotations
 
+import asyncio
 import shutil
 import threading
 
@@ -112,6 +114,25 @@ def test_batch_resumes_session_and_multiplexes_over_h2(h2):
     assert all(line.protocol == "HTTP/2.0" for line in batched)
     # ... which resumed the TLS session the sequential calls started.
     assert all(line.reused for line in batch_conns.values())
+
+
+def test_async_calls_multiplex_over_h2_from_a_cold_start(h2):
+    # 40 calls, 10 at a time, on a client with no connection yet: the first
+    # ten start together, and they wait for the first connection's ALPN
+    # answer (h2: multiplex) instead of opening a connection each.
+    before = len(h2.lines())
+    n = 40
+
+    async def main():
+        async with gettcommerce.AsyncClient("zpka_test_key", base_url=h2.url, ca_bundle=h2.ca_file,
+                                            proxy="", max_concurrency=10) as client:
+            return await asyncio.gather(*(client.stores.get_status(STORE) for _ in range(n)))
+
+    assert all(r.status == "paused" for r in asyncio.run(main()))
+    lines = _new_lines(h2, before, n)
+    if lines[-1].protocol != "HTTP/2.0":
+        pytest.skip(f"this libcurl negotiated {lines[-1].protocol}: built without HTTP/2")
+    assert len(_first_per_connection(lines)) == 1, sorted(_first_per_connection(lines))
 
 
 def test_batch_resumes_the_session_sequential_calls_made(h1):
