@@ -288,26 +288,27 @@ static PyObject *future_call(Engine *e, PyObject *future, PyObject *arg)
 /* Resolve a finished call's future (unless it was cancelled meanwhile). */
 static void resolve(Engine *e, Call *call)
 {
-    PyObject *value, *error = NULL, *pair = NULL, *r;
+    PyObject *value, *error = NULL, *pair = NULL, *exc = NULL, *r;
     PyObject *future = call->future;
     int done;
 
     value = gc_py_call_outcome(e->core, call->args, &call->c.resp, &call->c.log, &error);
+    /* A hook raised (or converting failed): the call's exception is that
+     * one.  Taken now: no method of the future may run while it is set. */
+    if (value == NULL && error == NULL)
+        exc = gc_take_exception();
     if (future == NULL)
         goto out;
     r = future_call(e, future, NULL);
     done = r == NULL ? -1 : PyObject_IsTrue(r);
     Py_XDECREF(r);
     if (done != 0) {
-        if (done < 0 || (value == NULL && error == NULL))
+        if (done < 0)
             PyErr_Clear();
         goto out;
     }
     if (value == NULL && error == NULL) {
-        /* The log hook raised: the call's exception is that one. */
-        PyObject *exc = gc_take_exception();
         r = exc ? PyObject_CallMethod(future, "set_exception", "(O)", exc) : NULL;
-        Py_XDECREF(exc);
     } else {
         pair = PyTuple_Pack(2, value ? Py_True : Py_False, value ? value : error);
         r = pair ? future_call(e, future, pair) : NULL;
@@ -317,6 +318,7 @@ static void resolve(Engine *e, Call *call)
     Py_XDECREF(r);
 out:
     Py_XDECREF(pair);
+    Py_XDECREF(exc);
     Py_XDECREF(value);
     Py_XDECREF(error);
     call_release(e, call);
@@ -660,9 +662,33 @@ static PyObject *engine_watched(Engine *e, void *Py_UNUSED(closure))
     return PyLong_FromLong(n);
 }
 
+/* The engine holds the core client, whose attempt hook may lead back to
+ * the object owning the AsyncClient: the collector must see that edge, or
+ * such a cycle is never freed (and an unclosed client never warns).  No
+ * tp_clear: the cycle is broken at the Python objects in it (their
+ * __dict__), and the engine then goes by dealloc as usual. */
+static int engine_traverse(Engine *e, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(e));
+    Py_VISIT(e->core);
+    Py_VISIT(e->loop);
+    Py_VISIT(e->add_reader);
+    Py_VISIT(e->remove_reader);
+    Py_VISIT(e->add_writer);
+    Py_VISIT(e->remove_writer);
+    Py_VISIT(e->call_later);
+    Py_VISIT(e->call_soon);
+    Py_VISIT(e->future_type);
+    Py_VISIT(e->future_done);
+    Py_VISIT(e->future_set_result);
+    Py_VISIT(e->timer);
+    return 0;
+}
+
 static void engine_dealloc(Engine *e)
 {
     PyTypeObject *type = Py_TYPE(e);
+    PyObject_GC_UnTrack(e);
     /* No loop calls here: the loop may be closed, or run by another thread.
      * Nothing is watched any more (the loop would hold a reference). */
     if (e->aio != NULL && e->busy == 0)
@@ -716,6 +742,7 @@ static PyType_Slot engine_slots[] = {
     {Py_tp_init, engine_init},
     {Py_tp_new, PyType_GenericNew},
     {Py_tp_dealloc, engine_dealloc},
+    {Py_tp_traverse, engine_traverse},
     {Py_tp_methods, engine_methods},
     {Py_tp_getset, engine_getset},
     {0, NULL}
@@ -724,7 +751,7 @@ static PyType_Slot engine_slots[] = {
 static PyType_Spec engine_spec = {
     .name = "gettcommerce._core.AsyncEngine",
     .basicsize = sizeof(Engine),
-    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_HAVE_GC,
     .slots = engine_slots,
 };
 

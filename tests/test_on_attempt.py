@@ -179,3 +179,47 @@ def test_a_request_id_that_is_not_utf8_or_is_long_reaches_the_hook_as_sent(serve
         raw = client.stores.with_raw_response.get_status("s1")
     assert raw.request_id == request_id
     assert [a.request_id for a in seen] == [request_id]
+
+
+def test_an_async_call_whose_hook_raises_a_base_exception_fails_with_it_and_never_hangs(server):
+    # A BaseException (not logged away like an Exception) must reach the
+    # awaiting task, as it does a sync caller, not leave its future unresolved.
+    class Stop(BaseException):
+        pass
+
+    def stop(attempt):
+        raise Stop("from the hook")
+
+    server.add(STATUS)
+
+    async def main():
+        async with gett.AsyncClient(api_key=API_KEY, base_url=server.url, timeout=5.0,
+                                    on_attempt=stop) as client:
+            with pytest.raises(Stop, match="from the hook"):
+                await asyncio.wait_for(client.stores.get_status("s1"), 30)
+    asyncio.run(main())
+
+
+def test_an_unclosed_async_client_whose_hook_leads_back_to_its_owner_is_collected_and_warns(server):
+    import gc
+    import weakref
+
+    class Metrics:   # owns the client; the client's hook is one of its methods: a cycle
+        def __init__(self):
+            self.client = gett.AsyncClient(api_key=API_KEY, base_url=server.url, timeout=5.0,
+                                           on_attempt=self.record)
+
+        def record(self, attempt):
+            pass
+
+    server.add(STATUS)
+
+    async def main():
+        metrics = Metrics()
+        await metrics.client.stores.get_status("s1")
+        owner = weakref.ref(metrics)
+        with pytest.warns(ResourceWarning, match="unclosed"):
+            del metrics
+            gc.collect()
+        assert owner() is None
+    asyncio.run(main())
