@@ -375,16 +375,16 @@ static int reader_traverse(model_reader *r, visitproc visit, void *arg)
 
 static int reader_clear(model_reader *r)
 {
-    Py_ssize_t i;
+    Py_ssize_t i = r->n;
+    r->n = 0;
     Py_CLEAR(r->cls);
     Py_CLEAR(r->fallback);
     Py_CLEAR(r->id_descr);
-    for (i = 0; i < r->n; i++) {
-        Py_CLEAR(r->fields[i].descr);
-        Py_CLEAR(r->fields[i].key);
+    while (i-- > 0) {
         r->fields[i].key_c = NULL;
+        Py_CLEAR(r->fields[i].key);
+        Py_CLEAR(r->fields[i].descr);
     }
-    r->n = 0;
     return 0;
 }
 
@@ -503,10 +503,10 @@ static int reader_fields(model_reader *r, PyObject *fields, PyObject *required)
     return 0;
 }
 
-/* ModelReader(cls, fields, required, id_slot, fallback) */
+/* ModelReader(model, fields, required, id_slot, fallback) */
 static PyObject *reader_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"cls", "fields", "required", "id_slot", "fallback", NULL};
+    static char *kwlist[] = {"model", "fields", "required", "id_slot", "fallback", NULL};
     PyObject *cls, *fields, *required, *id_slot, *fallback;
     model_reader *r;
 
@@ -546,27 +546,32 @@ static PyMemberDef reader_members[] = {
 };
 
 static PyType_Slot reader_slots[] = {
-    {Py_tp_doc, "ModelReader(cls, fields, required, id_slot, fallback)\n--\n\n"
-                "read(raw, request) for a model of slots: fields is ((slot, answer key or None),\n"
+    {Py_tp_new, reader_new},
+    {Py_tp_dealloc, reader_dealloc},
+    {Py_tp_traverse, reader_traverse},
+    {Py_tp_doc, "ModelReader(model, fields, required, id_slot, fallback)\n--\n\n"
+                "read(raw, request) for `model`, a class of slots: fields is ((slot, answer key or None),\n"
                 "...); when the answer is a dict whose `required` key is truthy and the request\n"
                 "has a path id, the model is built here (id_slot = request[1][0]); otherwise\n"
                 "fallback(raw, request) reads it.  A model already built by Client.call is\n"
                 "returned as it is."},
-    {Py_tp_new, reader_new},
-    {Py_tp_dealloc, reader_dealloc},
-    {Py_tp_traverse, reader_traverse},
     {Py_tp_clear, reader_clear},
     {Py_tp_call, PyVectorcall_Call},
     {Py_tp_members, reader_members},
     {0, NULL}
 };
 
+int gc_is_reader(PyObject *obj)
+{
+    return Py_TYPE(obj)->tp_dealloc == (destructor)reader_dealloc;
+}
+
 static PyType_Spec reader_spec = {
+    .slots = reader_slots,
     .name = "gettcommerce._core.ModelReader",
     .basicsize = sizeof(model_reader),
     .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_HAVE_GC |
              Py_TPFLAGS_HAVE_VECTORCALL,
-    .slots = reader_slots,
 };
 
 int gc_reader_type_init(PyObject *module)
@@ -575,11 +580,6 @@ int gc_reader_type_init(PyObject *module)
     int rc = type != NULL ? PyModule_AddType(module, (PyTypeObject *)type) : -1;
     Py_XDECREF(type);
     return rc;
-}
-
-int gc_is_reader(PyObject *obj)
-{
-    return Py_TYPE(obj)->tp_dealloc == (destructor)reader_dealloc;
 }
 
 PyObject *gc_reader_from_cjson(PyObject *reader, const cJSON *json, PyObject *params)
