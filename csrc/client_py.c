@@ -709,7 +709,11 @@ static void log_attempts(gc_module_state *state, CoreClient *self, const gc_atte
 
 /* ------------------------------------------------------------ request */
 
-static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssize_t nargs)
+/* One call: args are (endpoint, params, query, body), options and raw may be
+ * NULL (absent), reader NULL or the request's read function: a ModelReader's
+ * model is built from the answer's tree here (see gc_reader_from_cjson). */
+static PyObject *perform(CoreClient *self, PyObject *const *args, PyObject *options, PyObject *raw,
+                         PyObject *reader)
 {
     gc_module_state *state = state_of_type(Py_TYPE(self));
     gc_attempt_log log_inline[GC_LOG_INLINE];
@@ -724,23 +728,13 @@ static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssiz
     unsigned generation;
 
     memset(&resp, 0, sizeof resp);
-    if (state == NULL)
+    if (state == NULL || check_open(self) < 0)
         return NULL;
-    /* Hot path: a hand-written positional parser
-     * (request(endpoint, params, query, body, options, raw)). */
-    if (nargs < 2 || nargs > 6) {
-        PyErr_SetString(PyExc_TypeError,
-                        "request(endpoint, params, query=None, body=None, options=None, raw=False)");
-        return NULL;
-    }
-    if (check_open(self) < 0)
-        return NULL;
-    if (nargs <= 4)
+    if (options == NULL && raw == NULL)
         p.all_headers = self->attempt_hook != NULL;  /* the plain path: no options, not raw */
-    else if (call_extras(self, args[4], nargs > 5 ? args[5] : NULL, &p) < 0)
+    else if (call_extras(self, options, raw, &p) < 0)
         goto done;
-    if (prepare_call(self, args[0], args[1], nargs > 2 ? args[2] : Py_None,
-                     nargs > 3 ? args[3] : Py_None, &p) < 0) {
+    if (prepare_call(self, args[0], args[1], args[2], args[3], &p) < 0) {
         localize_error(state);
         goto done;
     }
@@ -767,6 +761,11 @@ static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssiz
         pending = NULL;
         goto done;
     }
+    if (reader != NULL && resp.kind == GC_OK && !p.raw && resp.json != NULL && gc_is_reader(reader)) {
+        result = gc_reader_from_cjson(reader, resp.json, args[1]);
+        if (result != NULL || PyErr_Occurred())
+            goto done;
+    }
     result = outcome(state, &p, &resp, &error);
     if (error != NULL)
         PyErr_SetObject(state->transport_error, error);
@@ -777,6 +776,51 @@ done:
     prepared_free(&p);
     gc_response_free(&resp);
     return result;
+}
+
+static PyObject *client_request(CoreClient *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *call[4];
+
+    /* Hot path: a hand-written positional parser
+     * (request(endpoint, params, query, body, options, raw)). */
+    if (nargs < 2 || nargs > 6) {
+        PyErr_SetString(PyExc_TypeError,
+                        "request(endpoint, params, query=None, body=None, options=None, raw=False)");
+        return NULL;
+    }
+    call[0] = args[0];
+    call[1] = args[1];
+    call[2] = nargs > 2 ? args[2] : Py_None;
+    call[3] = nargs > 3 ? args[3] : Py_None;
+    return perform(self, call, nargs > 4 ? args[4] : NULL, nargs > 5 ? args[5] : NULL, NULL);
+}
+
+/* call(request, options=None): a whole Request tuple (endpoint, params,
+ * query, body, read, accept); the Client's executor. */
+static PyObject *client_call(CoreClient *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    PyObject *request = nargs >= 1 ? args[0] : NULL;
+
+    if (nargs < 1 || nargs > 2 || !PyTuple_Check(request) || PyTuple_GET_SIZE(request) < 5) {
+        PyErr_SetString(PyExc_TypeError,
+                        "call(request, options=None): request is (endpoint, params, query, body, "
+                        "read, ...)");
+        return NULL;
+    }
+    return perform(self, &PyTuple_GET_ITEM(request, 0),
+                   nargs > 1 && args[1] != Py_None ? args[1] : NULL, NULL, PyTuple_GET_ITEM(request, 4));
+}
+
+/* discard(raw, request) -> None: the read of calls whose answer carries nothing. */
+static PyObject *core_discard(PyObject *Py_UNUSED(module), PyObject *const *Py_UNUSED(args),
+                              Py_ssize_t nargs)
+{
+    if (nargs != 2) {
+        PyErr_SetString(PyExc_TypeError, "discard(raw, request) takes two positional arguments");
+        return NULL;
+    }
+    Py_RETURN_NONE;
 }
 
 /* ------------------------------------------------------------ run_batch */
@@ -1037,6 +1081,12 @@ static PyMethodDef client_methods[] = {
      "An exception raised by a Python signal handler during the call (or by\n"
      "the log hook) propagates unchanged; a handler that returns does not\n"
      "disturb the call."},
+    {"call", (PyCFunction)(void (*)(void))client_call, METH_FASTCALL,
+     "call($self, request, options=None, /)\n--\n\n"
+     "request() for a whole Request tuple (endpoint, params, query, body, read,\n"
+     "accept): the parsed answer, or, when read is a ModelReader and the answer\n"
+     "its plain case, the model read from the answer directly (read returns it\n"
+     "as it is).  Raises as request() does."},
     {"run_batch", (PyCFunction)(void (*)(void))client_run_batch, METH_VARARGS | METH_KEYWORDS,
      "run_batch($self, /, calls, out, *, concurrency, progress, options=None)\n--\n\n"
      "Run (endpoint, params, query, body) calls concurrently on curl_multi with\n"
@@ -1064,6 +1114,13 @@ static PyGetSetDef client_getset[] = {
     {"proxy", (getter)client_proxy, NULL,
      "The proxy calls go through ('' none), as decided when the client was made.", NULL},
     {NULL, NULL, NULL, NULL, NULL}
+};
+
+static PyMethodDef client_functions[] = {
+    {"discard", (PyCFunction)(void (*)(void))core_discard, METH_FASTCALL,
+     "discard($module, raw, request, /)\n--\n\n"
+     "A request's read for calls whose answer carries nothing: returns None."},
+    {NULL, NULL, 0, NULL}
 };
 
 static PyType_Slot client_slots[] = {
@@ -1099,7 +1156,8 @@ int gc_client_type_init(PyObject *module, gc_module_state *state)
     state->client_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &client_spec, NULL);
     if (state->client_type == NULL)
         return -1;
-    if (PyModule_AddType(module, state->client_type) < 0)
+    if (PyModule_AddType(module, state->client_type) < 0 || gc_reader_type_init(module) < 0 ||
+        PyModule_AddFunctions(module, client_functions) < 0)
         return -1;
     /* ENDPOINTS: name -> (index, method, path template, success, idempotent) */
     endpoints = PyDict_New();

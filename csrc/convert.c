@@ -1,10 +1,12 @@
 /* convert.c - cJSON trees to Python objects and back, without text in between.
  *
  * Responses become dict/list/str/int/float/bool/None directly from the parsed
- * tree; request bodies go from Python containers straight into cJSON.
+ * tree (or, for a ModelReader's call, a model straight from the tree);
+ * request bodies go from Python containers straight into cJSON.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <structmember.h>
 
 #include <math.h>
 #include <string.h>
@@ -326,5 +328,283 @@ cJSON *gc_py_to_cjson(PyObject *obj, const char *what, int keep_numbers)
     }
     result = from_py(obj, &path, 0, keep_numbers);
     gc_buf_free(&path.text);
+    return result;
+}
+
+/* ------------------------------------------------------------ model readers */
+
+/* A ModelReader reads a 2xx answer into a model whose fields are slots,
+ * with no Python frame: the C core builds the model straight from the
+ * parsed cJSON tree (gc_reader_from_cjson, no dict in between), and as a
+ * `read(raw, request)` it builds one from a dict (a batch's or a raw
+ * response's answer).  Anything but the plain case -- not an object, the
+ * required field empty or missing, no path id -- goes to the fallback, the
+ * Python reader, which says what is wrong (or reads it as it always did). */
+#define GC_READER_FIELDS 16
+
+typedef struct reader_field {
+    PyObject *descr;      /* the slot's descriptor on the model class */
+    PyObject *key;        /* the answer's key (a str), or NULL: the slot is set to None */
+    const char *key_c;    /* its UTF-8 (owned by key) */
+} reader_field;
+
+typedef struct model_reader {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    PyTypeObject *cls;
+    PyObject *fallback;   /* fallback(raw, request) */
+    PyObject *id_descr;   /* the slot set to request[1][0], or NULL */
+    Py_ssize_t required;  /* index of the field whose value must be truthy */
+    Py_ssize_t n;
+    reader_field fields[GC_READER_FIELDS];
+} model_reader;
+
+static int reader_traverse(model_reader *r, visitproc visit, void *arg)
+{
+    Py_ssize_t i;
+    Py_VISIT(r->cls);
+    Py_VISIT(r->fallback);
+    Py_VISIT(r->id_descr);
+    for (i = 0; i < r->n; i++) {
+        Py_VISIT(r->fields[i].descr);
+        Py_VISIT(r->fields[i].key);
+    }
+    Py_VISIT(Py_TYPE(r));
+    return 0;
+}
+
+static int reader_clear(model_reader *r)
+{
+    Py_ssize_t i = r->n;
+    r->n = 0;
+    Py_CLEAR(r->cls);
+    Py_CLEAR(r->fallback);
+    Py_CLEAR(r->id_descr);
+    while (i-- > 0) {
+        r->fields[i].key_c = NULL;
+        Py_CLEAR(r->fields[i].key);
+        Py_CLEAR(r->fields[i].descr);
+    }
+    return 0;
+}
+
+static void reader_dealloc(model_reader *r)
+{
+    PyTypeObject *type = Py_TYPE(r);
+    PyObject_GC_UnTrack(r);
+    reader_clear(r);
+    type->tp_free((PyObject *)r);
+    Py_DECREF(type);
+}
+
+/* The model: values[i] (borrowed; NULL is None) into field i's slot, id into the id slot. */
+static PyObject *reader_build(const model_reader *r, PyObject *const *values, PyObject *id)
+{
+    PyObject *obj = r->cls->tp_alloc(r->cls, 0);
+    Py_ssize_t i;
+
+    for (i = 0; obj != NULL && i < r->n; i++) {
+        PyObject *descr = r->fields[i].descr;
+        if (Py_TYPE(descr)->tp_descr_set(descr, obj, values[i] ? values[i] : Py_None) < 0)
+            Py_CLEAR(obj);
+    }
+    if (obj != NULL && r->id_descr != NULL &&
+        Py_TYPE(r->id_descr)->tp_descr_set(r->id_descr, obj, id) < 0)
+        Py_CLEAR(obj);
+    return obj;
+}
+
+/* request[1][0] (borrowed) of a request tuple's params, or NULL (no exception). */
+static PyObject *first_param(PyObject *params)
+{
+    return PyTuple_CheckExact(params) && PyTuple_GET_SIZE(params) > 0 ? PyTuple_GET_ITEM(params, 0)
+                                                                        : NULL;
+}
+
+/* read(raw, request) */
+static PyObject *reader_vectorcall(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
+{
+    model_reader *r = (model_reader *)self;
+    PyObject *values[GC_READER_FIELDS] = {NULL}, *raw, *id = NULL, *request, *result = NULL;
+    Py_ssize_t i;
+    int truth = 0;
+
+    if (PyVectorcall_NARGS(nargsf) != 2 || kwnames != NULL) {
+        PyErr_SetString(PyExc_TypeError, "read(raw, request) takes two positional arguments");
+        return NULL;
+    }
+    raw = args[0];
+    request = args[1];
+    /* Already read by the C core (Client.call): a JSON answer is never a model. */
+    if (Py_TYPE(raw) == r->cls)
+        return Py_NewRef(raw);
+    if (PyDict_CheckExact(raw) && PyTuple_CheckExact(request) && PyTuple_GET_SIZE(request) > 1)
+        id = first_param(PyTuple_GET_ITEM(request, 1));
+    for (i = 0; id != NULL && i < r->n; i++) {
+        if (r->fields[i].key == NULL)
+            continue;
+        values[i] = PyDict_GetItemWithError(raw, r->fields[i].key);  /* borrowed */
+        if (values[i] == NULL && PyErr_Occurred())
+            return NULL;
+    }
+    if (id != NULL && values[r->required] != NULL) {
+        truth = PyObject_IsTrue(values[r->required]);
+        if (truth < 0)
+            return NULL;
+    }
+    if (truth)
+        result = reader_build(r, values, id);
+    else
+        result = PyObject_Vectorcall(r->fallback, args, 2, NULL);
+    return result;
+}
+
+/* The field spec: ((slot, key or None), ...) -> r->fields.  -1 with an exception set. */
+static int reader_fields(model_reader *r, PyObject *fields, PyObject *required)
+{
+    Py_ssize_t i, n = PyTuple_GET_SIZE(fields);
+
+    if (n < 1 || n > GC_READER_FIELDS) {
+        PyErr_Format(PyExc_ValueError, "ModelReader: 1 to %d fields", GC_READER_FIELDS);
+        return -1;
+    }
+    r->required = -1;
+    for (i = 0; i < n; i++) {
+        PyObject *spec = PyTuple_GET_ITEM(fields, i), *slot, *key;
+        if (!PyTuple_Check(spec) || PyTuple_GET_SIZE(spec) != 2 ||
+            !PyUnicode_Check(PyTuple_GET_ITEM(spec, 0)) ||
+            (PyTuple_GET_ITEM(spec, 1) != Py_None && !PyUnicode_Check(PyTuple_GET_ITEM(spec, 1)))) {
+            PyErr_SetString(PyExc_TypeError, "ModelReader: each field is (slot name, key or None)");
+            return -1;
+        }
+        slot = PyTuple_GET_ITEM(spec, 0);
+        key = PyTuple_GET_ITEM(spec, 1);
+        r->fields[i].descr = PyObject_GetAttr((PyObject *)r->cls, slot);
+        r->n = i + 1;
+        if (r->fields[i].descr == NULL)
+            return -1;
+        if (Py_TYPE(r->fields[i].descr)->tp_descr_set == NULL) {
+            PyErr_Format(PyExc_TypeError, "ModelReader: %R is not a settable slot", slot);
+            return -1;
+        }
+        if (key != Py_None) {
+            r->fields[i].key = Py_NewRef(key);
+            r->fields[i].key_c = PyUnicode_AsUTF8(key);
+            if (r->fields[i].key_c == NULL)
+                return -1;
+            if (PyUnicode_Compare(key, required) == 0)
+                r->required = i;
+        }
+    }
+    if (r->required < 0) {
+        PyErr_Format(PyExc_ValueError, "ModelReader: the required key %R is not a field's", required);
+        return -1;
+    }
+    return 0;
+}
+
+/* ModelReader(model, fields, required, id_slot, fallback) */
+static PyObject *reader_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
+{
+    static char *kwlist[] = {"model", "fields", "required", "id_slot", "fallback", NULL};
+    PyObject *cls, *fields, *required, *id_slot, *fallback;
+    model_reader *r;
+
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O!O!UOO:ModelReader", kwlist, &PyType_Type, &cls,
+                                     &PyTuple_Type, &fields, &required, &id_slot, &fallback))
+        return NULL;
+    if (!PyCallable_Check(fallback)) {
+        PyErr_SetString(PyExc_TypeError, "ModelReader: fallback must be callable");
+        return NULL;
+    }
+    r = (model_reader *)type->tp_alloc(type, 0);
+    if (r == NULL)
+        return NULL;
+    r->vectorcall = reader_vectorcall;
+    r->cls = (PyTypeObject *)Py_NewRef(cls);
+    r->fallback = Py_NewRef(fallback);
+    if (reader_fields(r, fields, required) < 0)
+        goto error;
+    if (id_slot != Py_None) {
+        r->id_descr = PyObject_GetAttr(cls, id_slot);
+        if (r->id_descr == NULL)
+            goto error;
+        if (Py_TYPE(r->id_descr)->tp_descr_set == NULL) {
+            PyErr_Format(PyExc_TypeError, "ModelReader: %R is not a settable slot", id_slot);
+            goto error;
+        }
+    }
+    return (PyObject *)r;
+error:
+    Py_DECREF(r);
+    return NULL;
+}
+
+static PyMemberDef reader_members[] = {
+    {"__vectorcalloffset__", T_PYSSIZET, offsetof(model_reader, vectorcall), READONLY, NULL},
+    {NULL, 0, 0, 0, NULL}
+};
+
+static PyType_Slot reader_slots[] = {
+    {Py_tp_new, reader_new},
+    {Py_tp_dealloc, reader_dealloc},
+    {Py_tp_traverse, reader_traverse},
+    {Py_tp_doc, "ModelReader(model, fields, required, id_slot, fallback)\n--\n\n"
+                "read(raw, request) for `model`, a class of slots: fields is ((slot, answer key or None),\n"
+                "...); when the answer is a dict whose `required` key is truthy and the request\n"
+                "has a path id, the model is built here (id_slot = request[1][0]); otherwise\n"
+                "fallback(raw, request) reads it.  A model already built by Client.call is\n"
+                "returned as it is."},
+    {Py_tp_clear, reader_clear},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_members, reader_members},
+    {0, NULL}
+};
+
+int gc_is_reader(PyObject *obj)
+{
+    return Py_TYPE(obj)->tp_dealloc == (destructor)reader_dealloc;
+}
+
+static PyType_Spec reader_spec = {
+    .slots = reader_slots,
+    .name = "gettcommerce._core.ModelReader",
+    .basicsize = sizeof(model_reader),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_HAVE_GC |
+             Py_TPFLAGS_HAVE_VECTORCALL,
+};
+
+int gc_reader_type_init(PyObject *module)
+{
+    PyObject *type = PyType_FromModuleAndSpec(module, &reader_spec, NULL);
+    int rc = type != NULL ? PyModule_AddType(module, (PyTypeObject *)type) : -1;
+    Py_XDECREF(type);
+    return rc;
+}
+
+PyObject *gc_reader_from_cjson(PyObject *reader, const cJSON *json, PyObject *params)
+{
+    const model_reader *r = (const model_reader *)reader;
+    const cJSON *found[GC_READER_FIELDS] = {NULL}, *child;
+    PyObject *values[GC_READER_FIELDS] = {NULL}, *id = first_param(params), *result = NULL;
+    Py_ssize_t i;
+    int truth = 0, failed = 0;
+
+    if (id == NULL || !cJSON_IsObject(json))
+        return NULL;
+    /* The last of repeated keys wins, as in the dict the answer would make. */
+    for (child = json->child; child != NULL; child = child->next)
+        for (i = 0; child->string != NULL && i < r->n; i++)
+            if (r->fields[i].key_c != NULL && strcmp(child->string, r->fields[i].key_c) == 0)
+                found[i] = child;
+    for (i = 0; i < r->n && !failed; i++)
+        if (found[i] != NULL)
+            failed = (values[i] = to_py(found[i])) == NULL;
+    if (!failed && values[r->required] != NULL)
+        failed = (truth = PyObject_IsTrue(values[r->required])) < 0;
+    if (!failed && truth)
+        result = reader_build(r, values, id);
+    for (i = 0; i < r->n; i++)
+        Py_XDECREF(values[i]);
     return result;
 }

@@ -308,6 +308,7 @@ struct gc_client {
     struct curl_slist *headers;       /* GET, DELETE: no body */
     struct curl_slist *headers_empty; /* a POST without a body (activate) */
     struct curl_slist *headers_json;  /* calls with a JSON body */
+    struct gc_handle_state **idle_state; /* idle[i]'s sequential-path state, or NULL */
     struct gc_client *prev, *next;    /* registry, for fork handling */
 };
 
@@ -329,10 +330,34 @@ typedef struct gc_transfer {
     char curl_error[CURL_ERROR_SIZE];
 } gc_transfer;
 
+/* What the sequential path (gc_client_perform) last set on one of its
+ * pooled handles, so that a call sets only the options whose values differ
+ * from the previous call's on that handle (each curl_easy_setopt is work
+ * libcurl does per call).  The callbacks' data is the state's own transfer
+ * record, set once: the state lives as long as its handle (transfer.c). */
+typedef struct gc_handle_state {
+    gc_transfer t;
+    char *url;                        /* CURLOPT_URL last set (a copy), or NULL */
+    size_t url_cap;
+    const char *custom;               /* CURLOPT_CUSTOMREQUEST (an endpoint's method) or NULL */
+    const struct curl_slist *headers; /* CURLOPT_HTTPHEADER */
+    const char *postfields;           /* CURLOPT_POSTFIELDS, or NULL */
+    curl_off_t postsize;              /* CURLOPT_POSTFIELDSIZE_LARGE */
+    long timeout_ms, connect_ms;      /* CURLOPT_TIMEOUT_MS, CURLOPT_CONNECTTIMEOUT_MS (-1 unset) */
+    long fresh, noprogress;           /* CURLOPT_FRESH_CONNECT, CURLOPT_NOPROGRESS */
+    int post;                         /* libcurl's method is POST (else GET) */
+} gc_handle_state;
+
 /* pool.c */
 CURL *gc_handle_new(gc_client *client);
-CURL *gc_handle_checkout(gc_client *client);
+/* A pooled handle (or a new one) and its sequential-path state (NULL: none yet). */
+CURL *gc_handle_checkout(gc_client *client, gc_handle_state **state);
 void gc_handle_checkin(gc_client *client, CURL *h);
+/* Back to the pool with its state (freed with the handle when not kept). */
+void gc_handle_checkin_state(gc_client *client, CURL *h, gc_handle_state *state);
+/* transfer.c: a handle's sequential-path state (NULL out of memory), and its end. */
+gc_handle_state *gc_handle_state_new(CURL *h);
+void gc_handle_state_free(gc_handle_state *state);
 /* transfer.c: the steps a single call and the batch engine share. */
 double gc_now(void);
 int gc_interrupted(gc_interrupt *ir);
@@ -453,6 +478,14 @@ extern struct PyModuleDef gc_core_module;                 /* module.c */
  * 2**53; keep_numbers=1 (the validator) keeps them, and Decimals, so they
  * can be reported as issues. */
 PyObject *gc_cjson_to_py(const cJSON *item);
+/* _core.ModelReader (convert.c): read(raw, request) building a model of
+ * slots.  gc_reader_from_cjson builds it from the parsed answer itself
+ * (params: the call's path parameters): a new reference; NULL with an
+ * exception set on failure; NULL without one when the answer is not the
+ * plain case (the caller converts it as usual and the reader reads that). */
+int gc_reader_type_init(PyObject *module);
+int gc_is_reader(PyObject *obj);
+PyObject *gc_reader_from_cjson(PyObject *reader, const cJSON *json, PyObject *params);
 cJSON *gc_py_to_cjson(PyObject *obj, const char *what, int keep_numbers);
 
 /* The pending exception, taken (NULL if none) / given back (interrupt.c):

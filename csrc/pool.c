@@ -175,27 +175,39 @@ CURL *gc_handle_new(gc_client *client)
     return h;
 }
 
-CURL *gc_handle_checkout(gc_client *client)
+CURL *gc_handle_checkout(gc_client *client, gc_handle_state **state)
 {
     CURL *h = NULL;
+    *state = NULL;
     pthread_mutex_lock(&client->lock);
-    if (client->n_idle > 0)
+    if (client->n_idle > 0) {
         h = client->idle[--client->n_idle];
+        *state = client->idle_state[client->n_idle];
+    }
     pthread_mutex_unlock(&client->lock);
     return h ? h : gc_handle_new(client);
 }
 
-void gc_handle_checkin(gc_client *client, CURL *h)
+void gc_handle_checkin_state(gc_client *client, CURL *h, gc_handle_state *state)
 {
     int kept = 0;
     pthread_mutex_lock(&client->lock);
     if (client->n_idle < client->cfg.pool_size) {
+        client->idle_state[client->n_idle] = state;
         client->idle[client->n_idle++] = h;
         kept = 1;
     }
     pthread_mutex_unlock(&client->lock);
-    if (!kept)
+    if (!kept) {
         curl_easy_cleanup(h);
+        gc_handle_state_free(state);  /* after the handle: it points at the state */
+    }
+}
+
+/* A handle another engine used (the batch): its options are not known. */
+void gc_handle_checkin(gc_client *client, CURL *h)
+{
+    gc_handle_checkin_state(client, h, NULL);
 }
 
 int gc_client_idle_handles(gc_client *client)
@@ -252,6 +264,7 @@ static void free_parts(gc_client *client)
     free_secret(client->noproxy);
     share_free(client->share);  /* after the handles: none is left using it */
     free(client->idle);
+    free(client->idle_state);
     free_config(&client->cfg);
     free(client);
 }
@@ -337,8 +350,10 @@ gc_client *gc_client_new(const gc_config *config)
     if (client->cfg.pool_size < 1)
         client->cfg.pool_size = 1;
     client->idle = calloc((size_t)client->cfg.pool_size, sizeof(CURL *));
+    client->idle_state = calloc((size_t)client->cfg.pool_size, sizeof *client->idle_state);
     client->share = share_new();
-    if (client->idle == NULL || client->share == NULL || resolve_proxy(client) < 0)
+    if (client->idle == NULL || client->idle_state == NULL || client->share == NULL ||
+        resolve_proxy(client) < 0)
         goto error_parts;
     pthread_mutex_init(&client->lock, NULL);
 
@@ -390,8 +405,10 @@ void gc_client_free(gc_client *client)
         client->next->prev = client->prev;
     pthread_mutex_unlock(&registry_lock);
 
-    for (i = 0; i < client->n_idle; i++)
+    for (i = 0; i < client->n_idle; i++) {
         curl_easy_cleanup(client->idle[i]);
+        gc_handle_state_free(client->idle_state[i]);
+    }
     pthread_mutex_destroy(&client->lock);
     free_parts(client);
 }

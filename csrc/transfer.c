@@ -110,6 +110,15 @@ void gc_response_free(gc_response *resp)
     resp->json = NULL;
 }
 
+/* The request's header lines: its options' or its client's, by body kind. */
+static const struct curl_slist *header_list(const gc_client *client, const gc_request *req,
+                                            int has_body, int is_post)
+{
+    if (req->options != NULL)
+        return req->options->lists[has_body ? 2 : is_post ? 1 : 0];
+    return has_body ? client->headers_json : is_post ? client->headers_empty : client->headers;
+}
+
 static void set_method(CURL *h, const gc_client *client, const gc_request *req)
 {
     const char *method = req->endpoint->method;
@@ -134,12 +143,7 @@ static void set_method(CURL *h, const gc_client *client, const gc_request *req)
         curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)(has_body ? req->body_len : 0));
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, has_body ? req->body : "");
     }
-    if (req->options != NULL)
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER, req->options->lists[has_body ? 2 : is_post ? 1 : 0]);
-    else
-        curl_easy_setopt(h, CURLOPT_HTTPHEADER,
-                         has_body ? client->headers_json
-                                  : is_post ? client->headers_empty : client->headers);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, header_list(client, req, has_body, is_post));
 }
 
 /* The callbacks, the same for every call: set once, when gc_handle_new
@@ -184,6 +188,123 @@ void gc_transfer_release(CURL *h)
     curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
 }
 
+/* ------------------------------------------------------------ the sequential path's handles */
+
+gc_handle_state *gc_handle_state_new(CURL *h)
+{
+    gc_handle_state *st = calloc(1, sizeof *st);
+    if (st == NULL)
+        return NULL;
+    /* The callbacks write to the state's transfer record for the handle's
+     * life (gc_handle_state_free runs after curl_easy_cleanup); the other
+     * options start from known values, whatever another engine left. */
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &st->t);
+    curl_easy_setopt(h, CURLOPT_HEADERDATA, &st->t);
+    curl_easy_setopt(h, CURLOPT_XFERINFODATA, &st->t);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, st->t.curl_error);
+    curl_easy_setopt(h, CURLOPT_PRIVATE, NULL);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+    curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, NULL);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, NULL);
+    curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, 0L);
+    curl_easy_setopt(h, CURLOPT_NOPROGRESS, 1L);
+    st->postsize = -1;
+    st->timeout_ms = st->connect_ms = -1;
+    st->noprogress = 1;
+    return st;
+}
+
+void gc_handle_state_free(gc_handle_state *state)
+{
+    if (state != NULL) {
+        free(state->url);
+        free(state);
+    }
+}
+
+/* Keep a copy of the URL last set on the handle.  -1 out of memory. */
+static int remember_url(gc_handle_state *st, const char *url)
+{
+    size_t len = strlen(url) + 1;
+    char *grown = st->url;
+    if (len > st->url_cap)
+        grown = realloc(st->url, len);
+    if (grown == NULL)
+        return -1;
+    st->url = grown;
+    st->url_cap = len > st->url_cap ? len : st->url_cap;
+    memcpy(st->url, url, len);
+    return 0;
+}
+
+/* gc_transfer_prepare for a handle with a state: the same options, each
+ * set only when its value differs from the one the previous call set.
+ * -1 out of memory (for the copy of the URL). */
+static int prepare_cached(gc_client *client, CURL *h, const gc_request *req, gc_handle_state *st)
+{
+    const char *method = req->endpoint->method;
+    int has_body = req->body != NULL;
+    int is_get = strcmp(method, "GET") == 0;
+    int is_post = !is_get && strcmp(method, "POST") == 0;
+    const char *custom = is_get || is_post ? NULL : method;
+    const struct curl_slist *headers = header_list(client, req, has_body, is_post);
+    long fresh = req->endpoint->idempotent ? 0L : 1L;
+    long noprogress = st->t.interrupt != NULL && st->t.interrupt->check != NULL ? 0L : 1L;
+
+    st->t.all_headers = req->all_headers;
+    if (st->url == NULL || strcmp(st->url, req->url) != 0) {
+        if (remember_url(st, req->url) < 0)
+            return -1;
+        curl_easy_setopt(h, CURLOPT_URL, req->url);
+    }
+    if (noprogress != st->noprogress) {
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, noprogress);
+        st->noprogress = noprogress;
+    }
+    if (has_body || is_post) {
+        const char *fields = has_body ? req->body : "";
+        curl_off_t size = has_body ? (curl_off_t)req->body_len : 0;
+        /* POSTFIELDS also makes libcurl's method POST.  It is set for every
+         * new body (its memory is the call's); the same address again is
+         * the same setting. */
+        if (fields != st->postfields || !st->post)
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, fields);
+        if (size != st->postsize)
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, size);
+        st->postfields = fields;
+        st->postsize = size;
+        st->post = 1;
+    } else {
+        /* No pointer into an earlier call's body stays set on the handle. */
+        if (st->postfields != NULL) {
+            curl_easy_setopt(h, CURLOPT_POSTFIELDS, NULL);
+            curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)-1);
+            st->postfields = NULL;
+            st->postsize = -1;
+            st->post = 1;
+        }
+        if (st->post)
+            curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+        st->post = 0;
+    }
+    if (custom != st->custom) {
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, custom);
+        st->custom = custom;
+    }
+    if (headers != st->headers) {
+        curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+        st->headers = headers;
+    }
+    /* As in gc_transfer_prepare: a non-idempotent call on a fresh connection. */
+    if (fresh != st->fresh) {
+        curl_easy_setopt(h, CURLOPT_FRESH_CONNECT, fresh);
+        st->fresh = fresh;
+    }
+    return 0;
+}
+
 static long ms_ceil(double seconds)
 {
     double ms = ceil(seconds * 1000.0);
@@ -201,11 +322,14 @@ static void timed_out(const gc_config *cfg, gc_response *resp, int attempts)
 }
 
 /* Start of an attempt: clear the response, bound it by what is left of
- * the deadline.  Returns 0, or -1 when the deadline has passed. */
-int gc_attempt_begin(const gc_config *cfg, CURL *h, gc_transfer *t, double deadline, int attempt)
+ * the deadline (setting only what differs from st's values, when there is
+ * a state).  Returns 0, or -1 when the deadline has passed. */
+static int attempt_begin(const gc_config *cfg, CURL *h, gc_transfer *t, double deadline, int attempt,
+                         gc_handle_state *st)
 {
     gc_response *resp = t->resp;
     double remaining = deadline - gc_now();
+    long total, connect;
     if (remaining <= 0) {
         timed_out(cfg, resp, attempt);
         return -1;
@@ -215,10 +339,22 @@ int gc_attempt_begin(const gc_config *cfg, CURL *h, gc_transfer *t, double deadl
     t->too_large = 0;
     t->nomem = 0;
     t->curl_error[0] = '\0';
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, ms_ceil(remaining));
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS,
-                     ms_ceil(cfg->connect_timeout < remaining ? cfg->connect_timeout : remaining));
+    total = ms_ceil(remaining);
+    connect = ms_ceil(cfg->connect_timeout < remaining ? cfg->connect_timeout : remaining);
+    if (st == NULL || st->timeout_ms != total)
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, total);
+    if (st == NULL || st->connect_ms != connect)
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, connect);
+    if (st != NULL) {
+        st->timeout_ms = total;
+        st->connect_ms = connect;
+    }
     return 0;
+}
+
+int gc_attempt_begin(const gc_config *cfg, CURL *h, gc_transfer *t, double deadline, int attempt)
+{
+    return attempt_begin(cfg, h, t, deadline, attempt, NULL);
 }
 
 /* A connection-level failure: was it safe to send again? */
@@ -428,51 +564,75 @@ static void sleep_seconds(double seconds, gc_interrupt *ir)
     }
 }
 
-int gc_client_perform(gc_client *client, const gc_request *req, gc_response *resp,
-                      gc_attempt_list *log, gc_interrupt *interrupt)
+/* The attempts of one call on handle h (prepared), until one is final. */
+static void run_attempts(const gc_config *cfg, const gc_request *req, CURL *h, gc_handle_state *st,
+                         double deadline, gc_attempt_list *log, gc_interrupt *interrupt)
 {
-    const gc_config *cfg = gc_request_config(client, req);
-    double deadline = gc_now() + cfg->timeout;
-    gc_transfer t;
-    CURL *h;
+    gc_transfer *t = &st->t;
     int attempt;
 
-    t.resp = resp;
-    t.max_bytes = cfg->max_response_bytes;
-    t.too_large = 0;
-    t.nomem = 0;
-    t.keep_headers = 0;
-    t.interrupt = interrupt;
-    t.curl_error[0] = '\0';
-    gc_response_reset(resp, GC_CONNECTION);
-    if (interrupt != NULL)
-        interrupt->next = deadline - cfg->timeout + GC_CHECK_EVERY;
-    h = gc_handle_checkout(client);
-    if (h == NULL) {
-        resp->kind = GC_NOMEM;
-        snprintf(resp->error, sizeof resp->error, "could not create a libcurl handle");
-        return -1;
-    }
-    gc_transfer_prepare(client, h, req, &t);
     for (attempt = 0;; attempt++) {
         double attempt_start, delay;
-        if (gc_attempt_begin(cfg, h, &t, deadline, attempt) < 0)
+        if (attempt_begin(cfg, h, t, deadline, attempt, st) < 0)
             break;
         attempt_start = gc_now();
-        delay = gc_attempt_end(cfg, req, h, curl_easy_perform(h), &t, attempt, attempt_start,
+        delay = gc_attempt_end(cfg, req, h, curl_easy_perform(h), t, attempt, attempt_start,
                                deadline, log, 0);
         if (delay < 0)
             break;
         sleep_seconds(delay, interrupt);
         if (gc_interrupted(interrupt)) {
             /* The last answer said "retry": the call did not finish. */
-            resp->kind = GC_INTERRUPTED;
-            snprintf(resp->error, sizeof resp->error, "interrupted by a signal during a retry backoff");
+            t->resp->kind = GC_INTERRUPTED;
+            snprintf(t->resp->error, sizeof t->resp->error,
+                     "interrupted by a signal during a retry backoff");
             break;
         }
     }
-    gc_transfer_release(h);
-    gc_handle_checkin(client, h);
+}
+
+int gc_client_perform(gc_client *client, const gc_request *req, gc_response *resp,
+                      gc_attempt_list *log, gc_interrupt *interrupt)
+{
+    const gc_config *cfg = gc_request_config(client, req);
+    double deadline = gc_now() + cfg->timeout;
+    gc_handle_state *st = NULL;
+    gc_transfer *t;
+    CURL *h;
+
+    gc_response_reset(resp, GC_CONNECTION);
+    if (interrupt != NULL)
+        interrupt->next = deadline - cfg->timeout + GC_CHECK_EVERY;
+    h = gc_handle_checkout(client, &st);
+    if (h != NULL && st == NULL && (st = gc_handle_state_new(h)) == NULL) {
+        gc_handle_checkin(client, h);
+        h = NULL;
+    }
+    if (h == NULL) {
+        resp->kind = GC_NOMEM;
+        snprintf(resp->error, sizeof resp->error, "could not create a libcurl handle");
+        goto done;
+    }
+    t = &st->t;
+    t->resp = resp;
+    t->max_bytes = cfg->max_response_bytes;
+    t->too_large = 0;
+    t->nomem = 0;
+    t->keep_headers = 0;
+    t->interrupt = interrupt;
+    t->curl_error[0] = '\0';
+    if (prepare_cached(client, h, req, st) < 0) {
+        resp->kind = GC_NOMEM;
+        snprintf(resp->error, sizeof resp->error, "out of memory before sending");
+    } else {
+        run_attempts(cfg, req, h, st, deadline, log, interrupt);
+    }
+    /* The handle keeps its options (prepare_cached compares with them next
+     * time); only the pointers into this call's memory are dropped. */
+    t->resp = NULL;
+    t->interrupt = NULL;
+    gc_handle_checkin_state(client, h, st);
+done:
     return resp->kind == GC_OK ? 0 : -1;
 }
 

@@ -71,6 +71,10 @@ class Client:
         self, endpoint: int, params: Tuple[str, ...], query: Optional[Dict[str, Any]] = ..., body: Any = ...,
         options: Optional[_Options] = ..., raw: bool = ..., /
     ) -> Any: ...
+    # request() for a whole Request tuple (endpoint, params, query, body, read, accept); when read
+    # is a ModelReader and the answer its plain case, the model read from the answer's tree itself
+    # (read(model, request) returns it as it is).
+    def call(self, request: Tuple[Any, ...], options: Optional[_Options] = ..., /) -> Any: ...
     # out: a list of len(calls) None.  Finished calls get (True, value) or (False, exception)
     # (a TransportError, or ValueError/TypeError for a call refused locally); calls never started
     # stay None; calls in flight when a signal handler raised get
@@ -101,6 +105,17 @@ class Client:
     def proxy(self) -> Optional[str]: ...  # the proxy in use ("" none); None once closed
 
 def check_path_param(field: str, value: str, /) -> None: ...
+# A request's read for calls whose answer carries nothing: returns None.
+def discard(raw: Any, request: Any, /) -> None: ...
+
+# read(raw, request) for a model of slots: fields are (slot, answer key or None); a dict answer
+# whose `required` key is truthy, for a request with a path id (id_slot = request[1][0]), is
+# built in C; anything else goes to fallback(raw, request).
+@final
+class ModelReader:
+    def __new__(cls, model: type, fields: Tuple[Tuple[str, Optional[str]], ...], required: str,
+                id_slot: Optional[str], fallback: Callable[[Any, Any], Any]) -> "ModelReader": ...
+    def __call__(self, raw: Any, request: Any, /) -> Any: ...
 # fn(method, url, status, ms, attempt) once per HTTP attempt, after the call (single or batch);
 # an exception it raises propagates out of the call.
 def set_logger_hook(hook: Optional[Callable[[str, str, int, float, int], Any]], /) -> None: ...

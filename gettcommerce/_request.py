@@ -19,7 +19,7 @@ from .errors import (APIConnectionError, APITimeoutError, GettError, InvalidRequ
 
 __all__ = ["Request", "Executor", "Page", "Pages", "settle", "public_error", "unexpected_answer",
            "summarize", "describe", "request_name", "wire", "require", "logger", "sync_log_hook",
-           "CORE_ERRORS", "as_is"]
+           "CORE_ERRORS", "SHAPE_ERRORS", "as_is"]
 
 logger = logging.getLogger("gettcommerce")
 _DEBUG = logging.DEBUG
@@ -144,7 +144,7 @@ def as_is(raw: Any, request: "Request") -> Any:
 
 # What a 2xx answer of the wrong shape raises inside a ``read``.  RecursionError:
 # a hostile, deeply nested value must still become a GettError.
-_SHAPE_ERRORS = (AttributeError, TypeError, ValueError, KeyError, IndexError, RecursionError)
+SHAPE_ERRORS = (AttributeError, TypeError, ValueError, KeyError, IndexError, RecursionError)
 
 
 def settle(request: Request, ok: bool, value: Any) -> Any:
@@ -156,12 +156,13 @@ def settle(request: Request, ok: bool, value: Any) -> Any:
     with '/', a body that cannot be JSON; ``_core.ClientClosedError``: the
     client is closed).  Raises the public exception, with
     the internal one suppressed: everything it knew is on the public error.
-    Every executor (Client, Batch) goes through here.
+    Every executor (Client, Batch) goes through here; ``Client.execute``
+    has the success path inline (the same two steps).
     """
     if ok:
         try:
             return request[4](value, request)
-        except _SHAPE_ERRORS as exc:
+        except SHAPE_ERRORS as exc:
             raise unexpected_answer(request, value, exc) from None
     error = public_error(value)
     accept = request[5]

@@ -138,17 +138,18 @@ def _resume_at(resume_at: Union[_dt.datetime, _dt.timedelta, str]) -> str:
 # ValueError/TypeError saying what is missing; settle() turns that into an
 # APIConnectionError naming the call.
 
-def _discard(raw: Any, request: Request) -> None:
-    """For calls whose answer carries nothing (order status, cancel, notify)."""
-    return None
+# For calls whose answer carries nothing (order status, cancel, notify):
+# read(raw, request) -> None, a C function (no Python frame per call).
+_discard = _core.discard
 
 
 _new_status = object.__new__
 
 
-def _read_status(raw: Any, request: Request) -> StoreStatus:
-    # The hot path (one frame): checks and builds inline, as StoreStatus.from_dict
-    # would, filling every slot StoreStatus.__init__ fills without running it.
+def _read_status_py(raw: Any, request: Request) -> StoreStatus:
+    # What _read_status does, in Python: for any answer but the plain case
+    # (it says what is missing), and the reference the C reader follows:
+    # as StoreStatus.from_dict would, every slot StoreStatus.__init__ fills.
     status = raw.get("status") if type(raw) is dict else None
     if not status:
         require(raw, "status", "a StoreStatus")  # raises, naming what is missing
@@ -161,6 +162,18 @@ def _read_status(raw: Any, request: Request) -> StoreStatus:
     result._resume_wire = raw.get("resumeAt")
     result.store_id = request[1][0]
     return result
+
+
+# The hot path of get_status/pause/resume: the C core builds the StoreStatus
+# straight from the parsed answer (Client.call), or from a dict (a batch, a
+# raw response), when "status" is non-empty and the call has a store id;
+# anything else goes to _read_status_py.  The times stay wire text until
+# read (StoreStatus.paused_at parses them).
+_read_status = _core.ModelReader(
+    StoreStatus,
+    (("status", "status"), ("reason", "reason"), ("_paused_wire", "pausedAt"),
+     ("_resume_wire", "resumeAt"), ("_paused_at", None), ("_resume_at", None)),
+    "status", "store_id", _read_status_py)
 
 
 def _retried_after_ambiguous(error: APIStatusError) -> bool:
