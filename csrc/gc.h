@@ -266,6 +266,8 @@ const char *gc_client_proxy(const gc_client *client);
 /* Incremented in the child after every fork(): the binding's in-flight
  * counts belong to the process generation that started the calls. */
 unsigned gc_fork_generation(void);
+/* 2xx answers whose headers were copied in this process (transfer.c). */
+unsigned long gc_success_headers_kept(void);
 
 /* One call (attempts, backoff, deadline).  0 when resp->kind is GC_OK. */
 int gc_client_perform(gc_client *client, const gc_request *req, gc_response *resp,

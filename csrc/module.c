@@ -153,7 +153,18 @@ static PyObject *check_path_param(PyObject *module, PyObject *const *args, Py_ss
     Py_RETURN_NONE;
 }
 
+static PyObject *success_headers_kept(PyObject *module, PyObject *unused)
+{
+    (void)module;
+    (void)unused;
+    return PyLong_FromUnsignedLong(gc_success_headers_kept());
+}
+
 static PyMethodDef core_methods[] = {
+    {"success_headers_kept", success_headers_kept, METH_NOARGS,
+     "success_headers_kept(/)\n--\n\n"
+     "How many 2xx answers had their headers copied, in this process: only\n"
+     "raw responses and clients with an attempt hook copy them."},
     {"check_path_param", (PyCFunction)(void (*)(void))check_path_param, METH_FASTCALL,
      "check_path_param(field, value, /)\n--\n\n"
      "Raise ValueError naming `field` if `value` cannot be a path parameter\n"

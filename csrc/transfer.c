@@ -69,6 +69,16 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* 2xx answers whose headers were copied (raw responses, the attempt hook):
+ * _core.success_headers_kept(), so a test can show the plain path copies
+ * none.  Relaxed atomics: threads share it, nothing orders by it. */
+static unsigned long success_headers_kept;
+
+unsigned long gc_success_headers_kept(void)
+{
+    return __atomic_load_n(&success_headers_kept, __ATOMIC_RELAXED);
+}
+
 static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
 {
     gc_transfer *t = userdata;
@@ -79,7 +89,10 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
     if (n >= 12 && memcmp(data, "HTTP/", 5) == 0) {
         const char *sp = memchr(data, ' ', n);
         gc_buf_clear(&t->resp->headers);
-        t->keep_headers = t->all_headers || !(sp != NULL && (size_t)(sp - data) + 1 < n && sp[1] == '2');
+        int success = sp != NULL && (size_t)(sp - data) + 1 < n && sp[1] == '2';
+        t->keep_headers = t->all_headers || !success;
+        if (success && t->all_headers)
+            __atomic_fetch_add(&success_headers_kept, 1UL, __ATOMIC_RELAXED);
     }
     if (!t->keep_headers || t->resp->headers.len + n > 65536)
         return n;  /* keep the first 64 KiB; the rest is not needed */

@@ -110,3 +110,20 @@ def test_a_header_repeated_in_one_answer_keeps_every_value_in_order():
         raw = client.stores.with_raw_response.get("s1")
     assert raw.headers["warning"] == '199 - "one", 199 - "two"'
     assert raw.parse().store_id == "s1"
+
+
+def test_success_headers_are_copied_only_for_raw_calls_and_attempt_hooks(client, server):
+    from gettcommerce import _core
+    server.default = lambda req: Reply(200, {"status": "online"} if req.path.endswith("/status") else STORE,
+                                       headers=HEADERS)
+    before = _core.success_headers_kept()
+    client.stores.get("s1")
+    client.stores.get_status("s1")
+    with client.batch() as batch:
+        batch.stores.get("s1")
+    assert _core.success_headers_kept() == before            # the plain paths copy none
+    client.stores.with_raw_response.get("s1")
+    assert _core.success_headers_kept() == before + 1
+    with gett.Client(api_key=API_KEY, base_url=server.url, on_attempt=lambda a: None) as hooked:
+        hooked.stores.get("s1")
+    assert _core.success_headers_kept() == before + 2        # the hook reads each attempt's request id
