@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+import http
 from html.parser import HTMLParser
 
 import pytest
@@ -137,7 +138,8 @@ def test_api_status_error_card_has_status_badge_problem_fields_and_field_errors(
                                     "timestamp": "2026-11-30T16:05:00.250+02:00"},
                               method="PATCH", url="https://api.example/v1/commerce/stores/st-1")
     card = card_of(error)
-    assert card.badges == ["422 Unprocessable Entity"]
+    # Python 3.13 renamed 422's phrase to "Unprocessable Content" (RFC 9110): the badge uses the runtime's.
+    assert card.badges == [f"422 {http.HTTPStatus(422).phrase}"]
     assert card.plain.startswith("UnprocessableEntityError")
     assert card.rows["request"] == "PATCH https://api.example/v1/commerce/stores/st-1"
     assert card.rows["error_code"] == "VALIDATION_FAILED" and card.rows["detail"] == "bad <input>"
