@@ -396,10 +396,7 @@ class AsyncClient:
         self.max_retries: int = self._sync.max_retries
         self.max_concurrency: int = max_concurrency
         self._generation = _fork_generation
-        self.stores: AsyncStoresResource = AsyncStoresResource(self, self)  # type: ignore[arg-type]
-        self.orders: AsyncOrdersResource = AsyncOrdersResource(self, self)  # type: ignore[arg-type]
-        self.onboarding: AsyncOnboardingResource = AsyncOnboardingResource(self, self)  # type: ignore[arg-type]
-        self.catalog: AsyncCatalogResource = AsyncCatalogResource(self, self)  # type: ignore[arg-type]
+        self._attach_resources()
         self._closed = False
 
     def __repr__(self) -> str:
@@ -416,6 +413,13 @@ class AsyncClient:
         if self._root is self:
             self._close()
 
+    def _attach_resources(self) -> None:
+        # The resources run their calls through this client (or copy).
+        self.stores: AsyncStoresResource = AsyncStoresResource(self, self)  # type: ignore[arg-type]
+        self.orders: AsyncOrdersResource = AsyncOrdersResource(self, self)  # type: ignore[arg-type]
+        self.onboarding: AsyncOnboardingResource = AsyncOnboardingResource(self, self)  # type: ignore[arg-type]
+        self.catalog: AsyncCatalogResource = AsyncCatalogResource(self, self)  # type: ignore[arg-type]
+
     def with_options(self, *, timeout: Optional[float] = None, connect_timeout: Optional[float] = None,
                      max_retries: Optional[int] = None,
                      extra_headers: Optional[Mapping[str, str]] = None) -> "AsyncClient":
@@ -430,10 +434,7 @@ class AsyncClient:
         copy.timeout = copy._sync.timeout
         copy.max_retries = copy._sync.max_retries
         copy.max_concurrency = self.max_concurrency
-        copy.stores = AsyncStoresResource(copy, copy)  # type: ignore[arg-type]
-        copy.orders = AsyncOrdersResource(copy, copy)  # type: ignore[arg-type]
-        copy.onboarding = AsyncOnboardingResource(copy, copy)  # type: ignore[arg-type]
-        copy.catalog = AsyncCatalogResource(copy, copy)  # type: ignore[arg-type]
+        copy._attach_resources()
         return copy
 
     def _close(self) -> None:

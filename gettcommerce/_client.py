@@ -249,10 +249,7 @@ class Client:
             message = str(exc)
             raise InvalidRequestError(message, field=message.split(" ", 1)[0]) from None
         self._core.attempt_hook = reporter
-        self.stores: StoresResource = StoresResource(self, self)
-        self.orders: OrdersResource = OrdersResource(self, self)
-        self.onboarding: OnboardingResource = OnboardingResource(self, self)
-        self.catalog: CatalogResource = CatalogResource(self, self)
+        self._attach_resources()
 
     def __repr__(self) -> str:
         closed = " closed" if self.closed else ""
@@ -267,6 +264,13 @@ class Client:
         (of this client and of every ``with_options`` copy of it)."""
         if self._core is not None:
             self._core.close()
+
+    def _attach_resources(self) -> None:
+        # The resources run their calls through this client (or copy).
+        self.stores: StoresResource = StoresResource(self, self)
+        self.orders: OrdersResource = OrdersResource(self, self)
+        self.onboarding: OnboardingResource = OnboardingResource(self, self)
+        self.catalog: CatalogResource = CatalogResource(self, self)
 
     def with_options(self, *, timeout: Optional[float] = None, connect_timeout: Optional[float] = None,
                      max_retries: Optional[int] = None,
@@ -377,10 +381,7 @@ class _ClientCopy(Client):
                                                self.max_retries, lines)
         except CORE_ERRORS as exc:
             raise public_error(exc) from None
-        self.stores = StoresResource(self, self)
-        self.orders = OrdersResource(self, self)
-        self.onboarding = OnboardingResource(self, self)
-        self.catalog = CatalogResource(self, self)
+        self._attach_resources()
 
     def __repr__(self) -> str:
         return super().__repr__()[:-1] + " with_options>"
